@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EVENT_STREAM_MEDIA_TYPE } from '../sse.constants.js';
+
+/**
+ * Sets the status and headers of a stream on a response that has sent nothing yet. Headers a
+ * route set with `@Header()` win, except `Content-Type`, of which only the parameters (such as
+ * `charset`) are kept: the media type of a stream is not negotiable.
+ */
+export function setStreamHeaders(req: IncomingMessage, res: ServerResponse): void {
+  // Any other status (Nest answers POST with 201) makes a browser's EventSource give up.
+  res.statusCode = 200;
+  const userType = res.getHeader('content-type');
+  const separator = typeof userType === 'string' ? userType.indexOf(';') : -1;
+  res.setHeader(
+    'Content-Type',
+    separator === -1
+      ? EVENT_STREAM_MEDIA_TYPE
+      : EVENT_STREAM_MEDIA_TYPE + (userType as string).slice(separator),
+  );
+  if (!res.hasHeader('cache-control')) {
+    // no-transform keeps compression middleware and proxies from buffering the stream.
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+  }
+  if (!res.hasHeader('x-accel-buffering')) {
+    res.setHeader('X-Accel-Buffering', 'no');
+  }
+  // A connection-specific header is forbidden on HTTP/2.
+  if (req.httpVersionMajor === 1 && !res.hasHeader('connection')) {
+    res.setHeader('Connection', 'keep-alive');
+  }
+}

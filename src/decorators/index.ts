@@ -1,0 +1,3 @@
+export * from './event-stream.decorator.js';
+export * from './event-stream-signal.decorator.js';
+export { noContent, type NoContent } from './no-content.js';
