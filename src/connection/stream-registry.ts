@@ -68,7 +68,7 @@ export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdow
 
   beforeApplicationShutdown(): void {
     // Nest closes the HTTP server next, and waits for open responses: end them all first.
-    for (const connection of [...this.open]) {
+    for (const connection of this.open) {
       connection.end();
     }
   }
