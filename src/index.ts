@@ -6,3 +6,12 @@ export type { EventStreamOptions, SseModuleOptions } from './sse.options.js';
 export type { SseEvent } from './wire/sse-event.interface.js';
 export { serializeEvent, serializeComment, serializeRetry } from './wire/frame.js';
 export { chooseHandler, type HandlerChoice } from './negotiation/choose-handler.js';
+export { StreamRegistry, type CloseStreamsOptions } from './connection/stream-registry.js';
+export type {
+  CloseReason,
+  StreamInfo,
+  StreamLifecycleEvent,
+  StreamStats,
+} from './connection/stream-info.interface.js';
+export type { LimitResponse, RouteOverridableOptions, SlowClientPolicy } from './sse.options.js';
+export { SSE_DEFAULTS } from './sse.options.js';

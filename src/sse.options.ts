@@ -1,12 +1,20 @@
 import type { RequestMethod } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import type { SseEvent } from './wire/sse-event.interface.js';
+
+/** What happens to a connection whose client reads slower than its events are produced. */
+export type SlowClientPolicy = 'close' | 'drop-oldest';
+
+/** How a stream refused by a connection limit is answered. */
+export type LimitResponse = 'retry' | 'status';
 
 /**
- * Options of `SseModule.forRoot()`. Every field is optional; {@link resolveOptions} fills in the
- * defaults, which live only here.
+ * Options of `SseModule.forRoot()`. Every field is optional; the defaults live only in
+ * {@link SSE_DEFAULTS}.
  *
  * @example
  * ```ts
- * SseModule.forRoot({ errorEvent: 'failure' })
+ * SseModule.forRoot({ heartbeatMs: 20_000, maxConnectionsPerClient: 6, retryMs: 3000 })
  * ```
  */
 export interface SseModuleOptions {
@@ -16,18 +24,124 @@ export interface SseModuleOptions {
    * @default 'stream-error'
    */
   errorEvent?: string;
+  /**
+   * A comment line (`:`) is sent on a connection that wrote nothing for this long, so proxies
+   * and load balancers (nginx: 60 s) never cut an idle stream. `0` disables it. One timer per
+   * distinct interval serves every connection.
+   * @default 15000
+   */
+  heartbeatMs?: number;
+  /**
+   * `retry:` hint sent once when a stream opens: how long a browser waits before reconnecting.
+   * @default undefined (not sent; browsers use about 3 s)
+   */
+  retryMs?: number;
+  /**
+   * Budget of bytes queued for one connection: this library's queue plus what the socket still
+   * holds (`res.writableLength`). Past it, {@link slowClientPolicy} applies.
+   * @default 1048576 (1 MiB)
+   */
+  maxBufferedBytes?: number;
+  /**
+   * `'close'` ends the connection of a client past its budget (it reconnects and resumes with
+   * `Last-Event-ID`); `'drop-oldest'` drops its queued events, oldest first, keeps it, and sends
+   * a {@link resetEvent} so the drop is never silent.
+   * @default 'close'
+   */
+  slowClientPolicy?: SlowClientPolicy;
+  /**
+   * Name of the event that tells a client it missed events (dropped for a slow client, or too
+   * old to replay); it should reload its state.
+   * @default 'reset'
+   */
+  resetEvent?: string;
+  /**
+   * Budget of bytes queued across all connections; past it, the connections with the most
+   * queued bytes are closed first.
+   * @default 268435456 (256 MiB)
+   */
+  maxTotalBufferedBytes?: number;
+  /**
+   * Streams open at once, across the application (a route may set a lower limit of its own).
+   * @default Infinity
+   */
+  maxConnections?: number;
+  /**
+   * Streams open at once for one client, as told by {@link clientKey}.
+   * @default Infinity
+   */
+  maxConnectionsPerClient?: number;
+  /**
+   * Who a request comes from, for {@link maxConnectionsPerClient} and for closing streams by
+   * client. Runs after the route's guards, so `req.user` is there.
+   * @default (req) => req.ip ?? req.socket.remoteAddress (Express's `trust proxy` applies)
+   */
+  clientKey?: (request: IncomingMessage) => string | undefined;
+  /**
+   * How a stream refused by a limit is answered. `'retry'`: 200, a jittered `retry:` hint and
+   * an event named {@link limitEvent}, then the end — a browser comes back later (it gives up
+   * for good on a 429). `'status'`: 429 with `Retry-After` and a JSON body, for API clients.
+   * @default 'retry'
+   */
+  limitResponse?: LimitResponse;
+  /**
+   * Name of the event a refused stream receives under `limitResponse: 'retry'`.
+   * @default 'connection-limit'
+   */
+  limitEvent?: string;
+  /**
+   * A stream is ended (with a `retry:` hint) after this long, with ±10 % jitter, so long-lived
+   * connections rebalance across instances. `0` disables it.
+   * @default 0
+   */
+  maxLifetimeMs?: number;
+  /**
+   * Base of the `retry:` hint sent when the server ends streams itself (shutdown, lifetime,
+   * limits, `close()`); {@link reconnectJitterMs} is added at random per stream.
+   * @default 1000
+   */
+  reconnectDelayMs?: number;
+  /**
+   * Random spread added to {@link reconnectDelayMs}, so that thousands of clients do not
+   * reconnect in the same instant.
+   * @default 4000
+   */
+  reconnectJitterMs?: number;
+  /**
+   * How long `app.close()` waits for ended streams to flush before it cuts the rest.
+   * @default 5000
+   */
+  shutdownGraceMs?: number;
+  /**
+   * An event sent to every open stream at shutdown, before its `retry:` hint and its end.
+   * @default undefined (none)
+   */
+  shutdownEvent?: SseEvent;
 }
 
+/** The options of one route that may differ from the module's. */
+export type RouteOverridableOptions = Pick<
+  SseModuleOptions,
+  | 'errorEvent'
+  | 'heartbeatMs'
+  | 'retryMs'
+  | 'maxBufferedBytes'
+  | 'slowClientPolicy'
+  | 'resetEvent'
+  | 'maxConnections'
+  | 'maxLifetimeMs'
+>;
+
 /**
- * Options of one `@EventStream()` route; those shared with {@link SseModuleOptions} override the
- * module's for this route.
+ * Options of one `@EventStream()` route; those it shares with {@link SseModuleOptions} override
+ * the module's for this route (a route's `maxConnections` can only be lower).
  *
  * @example
  * ```ts
- * @EventStream('completions', { method: RequestMethod.POST })
+ * @EventStream('completions', { method: RequestMethod.POST, heartbeatMs: 5000 })
  * ```
  */
-export interface EventStreamOptions extends Pick<SseModuleOptions, 'errorEvent'> {
+export interface EventStreamOptions extends RouteOverridableOptions {
   /**
    * HTTP method of the route, as Nest's `@Sse()` takes it (POST for streaming LLM answers).
    * @default RequestMethod.GET
@@ -36,27 +150,58 @@ export interface EventStreamOptions extends Pick<SseModuleOptions, 'errorEvent'>
 }
 
 /** The module options with every default applied. */
-export type ResolvedSseOptions = Required<SseModuleOptions>;
+export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'retryMs' | 'shutdownEvent'>> &
+  Pick<SseModuleOptions, 'retryMs' | 'shutdownEvent'>;
 
 /** What one stream runs with: the module's options overridden by its route's. */
-export type StreamSettings = ResolvedSseOptions;
+export type StreamSettings = Pick<
+  ResolvedSseOptions,
+  | 'errorEvent'
+  | 'heartbeatMs'
+  | 'retryMs'
+  | 'maxBufferedBytes'
+  | 'slowClientPolicy'
+  | 'resetEvent'
+  | 'maxConnections'
+  | 'maxLifetimeMs'
+>;
 
-const DEFAULTS: ResolvedSseOptions = {
-  errorEvent: 'stream-error',
-};
+/** The defaults of every option, in one place. */
+export const SSE_DEFAULTS: Readonly<Omit<ResolvedSseOptions, 'retryMs' | 'shutdownEvent'>> =
+  Object.freeze({
+    errorEvent: 'stream-error',
+    heartbeatMs: 15_000,
+    maxBufferedBytes: 1024 * 1024,
+    slowClientPolicy: 'close',
+    resetEvent: 'reset',
+    maxTotalBufferedBytes: 256 * 1024 * 1024,
+    maxConnections: Infinity,
+    maxConnectionsPerClient: Infinity,
+    clientKey: (request: IncomingMessage) =>
+      (request as IncomingMessage & { ip?: string }).ip ?? request.socket?.remoteAddress,
+    limitResponse: 'retry',
+    limitEvent: 'connection-limit',
+    maxLifetimeMs: 0,
+    reconnectDelayMs: 1000,
+    reconnectJitterMs: 4000,
+    shutdownGraceMs: 5000,
+  });
 
 /**
- * Applies the defaults to the module options.
+ * Applies the defaults to the module options, and refuses values that cannot work.
  *
  * @example
  * ```ts
- * resolveOptions({}).errorEvent; // 'stream-error'
+ * resolveOptions({}).heartbeatMs; // 15000
  * ```
  */
 export function resolveOptions(options: SseModuleOptions = {}): ResolvedSseOptions {
-  return {
-    errorEvent: options.errorEvent ?? DEFAULTS.errorEvent,
-  };
+  const defined = Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as SseModuleOptions;
+  const resolved: ResolvedSseOptions = { ...SSE_DEFAULTS, ...defined };
+  validate(resolved, 'SseModule.forRoot()');
+  return resolved;
 }
 
 /**
@@ -64,14 +209,61 @@ export function resolveOptions(options: SseModuleOptions = {}): ResolvedSseOptio
  *
  * @example
  * ```ts
- * routeSettings(resolveOptions({}), { errorEvent: 'oops' }).errorEvent; // 'oops'
+ * routeSettings(resolveOptions({}), { heartbeatMs: 0 }).heartbeatMs; // 0
  * ```
  */
 export function routeSettings(
   module: ResolvedSseOptions,
   route: EventStreamOptions,
 ): StreamSettings {
-  return {
+  const settings: StreamSettings = {
     errorEvent: route.errorEvent ?? module.errorEvent,
+    heartbeatMs: route.heartbeatMs ?? module.heartbeatMs,
+    retryMs: route.retryMs ?? module.retryMs,
+    maxBufferedBytes: route.maxBufferedBytes ?? module.maxBufferedBytes,
+    slowClientPolicy: route.slowClientPolicy ?? module.slowClientPolicy,
+    resetEvent: route.resetEvent ?? module.resetEvent,
+    maxConnections: Math.min(route.maxConnections ?? Infinity, module.maxConnections),
+    maxLifetimeMs: route.maxLifetimeMs ?? module.maxLifetimeMs,
   };
+  validate(settings, '@EventStream()');
+  return settings;
+}
+
+const NON_NEGATIVE = [
+  'heartbeatMs',
+  'retryMs',
+  'maxBufferedBytes',
+  'maxTotalBufferedBytes',
+  'maxConnections',
+  'maxConnectionsPerClient',
+  'maxLifetimeMs',
+  'reconnectDelayMs',
+  'reconnectJitterMs',
+  'shutdownGraceMs',
+] as const;
+
+function validate(options: Partial<ResolvedSseOptions>, where: string): void {
+  for (const key of NON_NEGATIVE) {
+    const value = options[key];
+    if (value !== undefined && !(typeof value === 'number' && value >= 0 && !Number.isNaN(value))) {
+      throw new TypeError(
+        `${where}: option "${key}" must be a non-negative number, got ${String(value)}`,
+      );
+    }
+  }
+  if (
+    options.slowClientPolicy !== undefined &&
+    options.slowClientPolicy !== 'close' &&
+    options.slowClientPolicy !== 'drop-oldest'
+  ) {
+    throw new TypeError(`${where}: option "slowClientPolicy" must be 'close' or 'drop-oldest'`);
+  }
+  if (
+    options.limitResponse !== undefined &&
+    options.limitResponse !== 'retry' &&
+    options.limitResponse !== 'status'
+  ) {
+    throw new TypeError(`${where}: option "limitResponse" must be 'retry' or 'status'`);
+  }
 }

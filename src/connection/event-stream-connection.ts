@@ -1,10 +1,12 @@
-import { HttpException, Logger } from '@nestjs/common';
+import { HttpException, type Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Observable, Subscription } from 'rxjs';
 import type { StreamSettings } from '../sse.options.js';
-import { serializeEvent } from '../wire/frame.js';
+import { serializeEvent, serializeRetry } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
+import type { HeartbeatGroup, HeartbeatMember, HeartbeatScheduler } from './heartbeat.js';
+import type { CloseReason, StreamInfo } from './stream-info.interface.js';
 import { setStreamHeaders } from './stream-headers.js';
+import type { PullTarget, SourceAttacher } from './stream-sources.js';
 
 const enum State {
   /** Subscribed, headers not sent: frames wait, an error still becomes an HTTP error. */
@@ -13,131 +15,323 @@ const enum State {
   Closed,
 }
 
-/** Told when a connection is over, whatever ended it. */
+const HEARTBEAT = Buffer.from(':\n');
+
+/** The registry, as a connection sees it. */
 export interface ConnectionOwner {
-  release(connection: EventStreamConnection): void;
+  readonly heartbeat: HeartbeatScheduler;
+  readonly logger: Logger;
+  /** The frame of an event, serialized once however many connections send it. */
+  frameOf(event: SseEvent): Buffer;
+  /** Uncorks the response at the end of this tick, with every other one corked in it. */
+  corkUntilNextTick(res: ServerResponse): void;
+  /** Told of every change of a connection's queued bytes, for the global budget. */
+  queuedBytesChanged(connection: EventStreamConnection, delta: number): void;
+  written(events: number, bytes: number): void;
+  dropped(events: number): void;
+  closed(connection: EventStreamConnection, reason: CloseReason): void;
+}
+
+/** How a connection receives what its source produces. */
+export interface EventSink {
+  push(event: SseEvent): void;
+  fail(error: unknown): void;
+  complete(): void;
 }
 
 /**
- * One open stream: it subscribes to the handler's source, writes each event to the socket, and
- * unsubscribes the moment the client goes away, so the source's teardown runs at once.
+ * One open stream: it writes its source's events to the socket within a byte budget, keeps the
+ * connection alive with heartbeats, and releases everything the moment it closes — the client
+ * went away, the source ended, or the server ended it.
  */
-export class EventStreamConnection {
+export class EventStreamConnection implements HeartbeatMember, PullTarget, StreamInfo {
+  lastActiveTick = 0;
+  readonly openedAt = Date.now();
+  /** Bytes waiting in this connection's own queue (the socket's are in `res.writableLength`). */
+  queuedBytes = 0;
+
   private state = State.Starting;
-  private subscription?: Subscription;
-  /** Frames emitted while the source was being subscribed, before the headers went out. */
-  private early: string[] | undefined = [];
+  private early: Buffer[] | undefined = [];
   private startError: unknown;
   private completedEarly = false;
+  private teardown?: () => void;
+  private heartbeatGroup?: HeartbeatGroup;
+  private lifetimeTimer?: NodeJS.Timeout;
+  /** Frames waiting for the socket to drain; `queueHead` is the next one to write. */
+  private queue: Buffer[] = [];
+  private queueHead = 0;
+  private droppedSinceReset = 0;
+  private drainWaiters?: Array<() => void>;
+  private waitingForDrain = false;
 
   constructor(
-    readonly req: IncomingMessage,
+    readonly id: number,
+    readonly request: IncomingMessage,
     readonly res: ServerResponse,
     readonly handler: string,
-    private readonly settings: StreamSettings,
+    readonly clientKey: string | undefined,
+    readonly settings: StreamSettings,
     private readonly owner: ConnectionOwner,
-    private readonly logger: Logger,
   ) {}
 
+  get path(): string {
+    return this.request.url ?? '';
+  }
+
+  get isOpen(): boolean {
+    return this.state === State.Open;
+  }
+
+  /** True while the socket takes more without queueing: when a pull source may be pulled. */
+  get writable(): boolean {
+    return this.state === State.Open && this.queuedBytes === 0 && !this.res.writableNeedDrain;
+  }
+
   /**
-   * Subscribes to the source and, unless it failed while subscribing (then the error is thrown,
-   * for Nest's exception filters to answer), sends the headers and what it already emitted.
+   * Attaches the source (`attach` returns how to release it) and, unless it failed while
+   * attaching (then the error is thrown, for Nest's exception filters to answer), sends the
+   * headers and what the source already emitted.
    */
-  start(source: Observable<SseEvent>): void {
+  start(attach: SourceAttacher, jitter: () => number): void {
     this.res.once('close', this.onClose);
-    this.subscription = source.subscribe({
-      next: (event) => this.send(event),
-      error: (error: unknown) => this.fail(error),
-      complete: () => this.complete(),
-    });
+    this.teardown = attach(this);
     if (this.startError !== undefined) {
       const error = this.startError;
-      this.subscription.unsubscribe();
-      this.res.off('close', this.onClose);
-      this.state = State.Closed;
-      this.owner.release(this);
+      this.dispose('error');
       throw error;
     }
     if (this.state === State.Closed) {
-      // The client left while the source was subscribing.
       return;
     }
-    setStreamHeaders(this.req, this.res);
+    setStreamHeaders(this.request, this.res);
     this.res.flushHeaders();
     this.state = State.Open;
+    const { heartbeatMs, retryMs, maxLifetimeMs } = this.settings;
+    if (retryMs !== undefined) {
+      this.writeFrame(Buffer.from(`${serializeRetry(retryMs)}\n`));
+    }
     const early = this.early!;
     this.early = undefined;
-    if (early.length > 0) {
-      this.res.write(early.join(''));
+    for (const frame of early) {
+      this.writeEvent(frame);
     }
     if (this.completedEarly) {
-      this.end();
-    }
-  }
-
-  /** Ends the stream from the server side (source completed, shutdown, ...). */
-  end(): void {
-    if (this.state === State.Closed) {
+      this.end('complete');
       return;
     }
-    this.res.end();
-    this.dispose();
+    if (heartbeatMs > 0) {
+      this.heartbeatGroup = this.owner.heartbeat.join(this, heartbeatMs);
+    }
+    if (maxLifetimeMs > 0) {
+      // Whole seconds, so that Node keeps few timer lists however many streams are open.
+      const lifetime = Math.max(
+        1000,
+        Math.round((maxLifetimeMs * (0.9 + Math.random() * 0.2)) / 1000) * 1000,
+      );
+      this.lifetimeTimer = setTimeout(() => this.endWithRetry('lifetime', jitter()), lifetime);
+      this.lifetimeTimer.unref();
+    }
   }
 
-  private send(event: SseEvent): void {
-    let frame: string;
+  push(event: SseEvent): void {
+    if (this.state === State.Closed) return;
+    let frame: Buffer;
     try {
-      frame = serializeEvent(event);
+      frame = this.owner.frameOf(event);
     } catch (error) {
       this.fail(error);
       return;
     }
-    if (this.state === State.Open) {
-      this.res.write(frame);
-    } else if (this.state === State.Starting) {
+    if (this.state === State.Starting) {
       this.early!.push(frame);
+    } else {
+      this.writeEvent(frame);
     }
   }
 
-  private fail(error: unknown): void {
+  fail(error: unknown): void {
     if (this.state === State.Starting) {
       this.startError = error ?? new Error('The event source failed with no error value');
       return;
     }
-    if (this.state === State.Closed) {
-      return;
-    }
-    this.logger.error(
+    if (this.state === State.Closed) return;
+    this.owner.logger.error(
       `${this.handler}: the event source failed after the stream opened; sending "${this.settings.errorEvent}" and ending it`,
       error instanceof Error ? error.stack : String(error),
     );
-    this.res.write(
-      serializeEvent({ type: this.settings.errorEvent, data: clientSafeError(error) }),
+    this.writeFrame(
+      Buffer.from(serializeEvent({ type: this.settings.errorEvent, data: clientSafeError(error) })),
     );
-    this.end();
+    this.end('error');
   }
 
-  private complete(): void {
+  complete(): void {
     if (this.state === State.Starting) {
       this.completedEarly = true;
     } else {
-      this.end();
+      this.end('complete');
     }
   }
 
-  private readonly onClose = (): void => {
-    this.dispose();
-  };
+  sendHeartbeat(): void {
+    // A queue means bytes are already on their way; a heartbeat would only add to it.
+    if (this.queuedBytes === 0 && !this.res.writableNeedDrain) {
+      this.writeFrame(HEARTBEAT);
+    }
+  }
 
-  private dispose(): void {
-    if (this.state === State.Closed) {
+  /** Resolves once the socket drained (or the stream closed): how a pull source waits. */
+  drained(): Promise<void> {
+    if (this.writable || this.state === State.Closed) return Promise.resolve();
+    return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
+  }
+
+  /** Ends the stream from the server side, with a `retry:` hint and an optional last event. */
+  endWithRetry(reason: CloseReason, retryMs: number, event?: SseEvent): void {
+    if (this.state !== State.Open) {
+      if (this.state === State.Starting) this.dispose(reason);
       return;
     }
+    let frame = event === undefined ? '' : serializeEvent(event);
+    frame += `${serializeRetry(retryMs)}\n`;
+    this.writeFrame(Buffer.from(frame));
+    this.end(reason);
+  }
+
+  /** Ends the response; what is queued is written first. */
+  end(reason: CloseReason): void {
+    if (this.state === State.Closed) return;
+    if (this.state === State.Open) {
+      for (let i = this.queueHead; i < this.queue.length; i++) this.res.write(this.queue[i]);
+    }
+    this.res.end();
+    this.dispose(reason);
+  }
+
+  /** Cuts the connection at once, without flushing (a client that does not read). */
+  destroy(reason: CloseReason): void {
+    if (this.state === State.Closed) return;
+    this.dispose(reason);
+    this.res.destroy();
+  }
+
+  private writeEvent(frame: Buffer): void {
+    this.owner.written(1, frame.length);
+    this.writeFrame(frame);
+  }
+
+  private writeFrame(frame: Buffer): void {
+    if (this.heartbeatGroup !== undefined) {
+      this.lastActiveTick = this.heartbeatGroup.tick;
+    }
+    if (this.queuedBytes === 0 && !this.res.writableNeedDrain) {
+      this.owner.corkUntilNextTick(this.res);
+      this.res.write(frame);
+      if (this.res.writableLength > this.settings.maxBufferedBytes) {
+        this.overBudget();
+      }
+      return;
+    }
+    this.queue.push(frame);
+    this.queuedBytes += frame.length;
+    this.owner.queuedBytesChanged(this, frame.length);
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.res.once('drain', this.onDrain);
+    }
+    if (this.queuedBytes + this.res.writableLength > this.settings.maxBufferedBytes) {
+      this.overBudget();
+    }
+  }
+
+  private overBudget(): void {
+    if (this.settings.slowClientPolicy === 'close') {
+      this.destroy('slow-client');
+      return;
+    }
+    // Drop oldest first: what is left is the newest, and the client is told of the gap.
+    const budget = this.settings.maxBufferedBytes - this.res.writableLength;
+    let dropped = 0;
+    let freed = 0;
+    while (this.queueHead < this.queue.length && this.queuedBytes - freed > budget) {
+      freed += this.queue[this.queueHead]!.length;
+      this.queue[this.queueHead++] = undefined as unknown as Buffer;
+      dropped++;
+    }
+    if (dropped === 0) return;
+    this.queuedBytes -= freed;
+    this.owner.queuedBytesChanged(this, -freed);
+    this.droppedSinceReset += dropped;
+    this.owner.dropped(dropped);
+    this.compactQueue();
+  }
+
+  private readonly onDrain = (): void => {
+    this.waitingForDrain = false;
+    if (this.state !== State.Open) return;
+    if (this.droppedSinceReset > 0) {
+      const reset = serializeEvent({
+        type: this.settings.resetEvent,
+        data: { reason: 'slow-client', dropped: this.droppedSinceReset },
+      });
+      this.droppedSinceReset = 0;
+      this.res.write(reset);
+    }
+    let freed = 0;
+    while (this.queueHead < this.queue.length && !this.res.writableNeedDrain) {
+      const frame = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined as unknown as Buffer;
+      freed += frame.length;
+      this.res.write(frame);
+    }
+    this.queuedBytes -= freed;
+    this.owner.queuedBytesChanged(this, -freed);
+    this.compactQueue();
+    if (this.queuedBytes > 0 || this.res.writableNeedDrain) {
+      this.waitingForDrain = true;
+      this.res.once('drain', this.onDrain);
+    } else {
+      this.releaseDrainWaiters();
+    }
+  };
+
+  private compactQueue(): void {
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private releaseDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    if (waiters === undefined) return;
+    this.drainWaiters = undefined;
+    for (const resolve of waiters) resolve();
+  }
+
+  private readonly onClose = (): void => {
+    this.dispose('client');
+  };
+
+  private dispose(reason: CloseReason): void {
+    if (this.state === State.Closed) return;
     this.state = State.Closed;
     this.res.off('close', this.onClose);
-    // Called from inside the source's own complete/error callbacks too, where it is a no-op.
-    this.subscription?.unsubscribe();
-    this.owner.release(this);
+    if (this.waitingForDrain) this.res.off('drain', this.onDrain);
+    if (this.heartbeatGroup !== undefined)
+      this.owner.heartbeat.leave(this, this.settings.heartbeatMs);
+    if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
+    if (this.queuedBytes > 0) this.owner.queuedBytesChanged(this, -this.queuedBytes);
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.early = undefined;
+    this.releaseDrainWaiters();
+    // Runs the source's teardown at once (a no-op from inside its own complete or error).
+    this.teardown?.();
+    this.owner.closed(this, reason);
   }
 }
 

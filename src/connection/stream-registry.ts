@@ -1,8 +1,14 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isObservable, type Observable } from 'rxjs';
-import { InvalidStreamSourceError } from '../errors/invalid-stream-source.error.js';
+import { Subject } from 'rxjs';
 import { isNoContent } from '../decorators/no-content.js';
+import { InvalidStreamSourceError } from '../errors/invalid-stream-source.error.js';
 import { SSE_MODULE_OPTIONS } from '../sse.module-definition.js';
 import {
   type EventStreamOptions,
@@ -10,39 +16,119 @@ import {
   type ResolvedSseOptions,
   routeSettings,
   type SseModuleOptions,
+  type StreamSettings,
 } from '../sse.options.js';
+import { serializeEvent, serializeRetry } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import { type ConnectionOwner, EventStreamConnection } from './event-stream-connection.js';
+import { HeartbeatScheduler } from './heartbeat.js';
+import { sourceAttacher } from './stream-sources.js';
+import type {
+  CloseReason,
+  StreamInfo,
+  StreamLifecycleEvent,
+  StreamStats,
+} from './stream-info.interface.js';
 import { setStreamHeaders } from './stream-headers.js';
 
 /** What an `@EventStream()` handler was called for. */
 export interface StreamRequest {
-  /** `Class.method`, for messages. */
+  /** `Class.method`, for messages and stats. */
   handler: string;
   route: EventStreamOptions;
   req: IncomingMessage;
   res: ServerResponse;
-  /** Runs the user's method; not called for HEAD. */
+  /** Runs the user's method; not called for HEAD, nor for a refused stream. */
   invoke: () => unknown;
 }
 
+/** Options of {@link StreamRegistry.close}. */
+export interface CloseStreamsOptions {
+  /** Sent to each stream before its `retry:` hint and its end. */
+  event?: SseEvent;
+  /** The `retry:` hint; jittered from the module options when not given. */
+  retryMs?: number;
+}
+
 /**
- * Owns every open stream of the application: opens them for `@EventStream()` handlers, and
- * ends them before the HTTP server closes.
+ * Every open stream of the application: it opens them for `@EventStream()` handlers within the
+ * connection limits, counts them for operators, closes them on demand, and ends them all before
+ * the HTTP server closes.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * export class SessionService {
+ *   constructor(private readonly streams: StreamRegistry) {}
+ *   logout(userId: string) {
+ *     this.streams.close((s) => s.clientKey === userId, { event: { type: 'logout' } });
+ *   }
+ * }
+ * ```
  */
 @Injectable()
-export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdown {
+export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdown, OnModuleDestroy {
   readonly options: ResolvedSseOptions;
-  private readonly open = new Set<EventStreamConnection>();
-  private readonly logger = new Logger('EventStream');
+  readonly heartbeat = new HeartbeatScheduler();
+  readonly logger = new Logger('EventStream');
+  private readonly lifecycle = new Subject<StreamLifecycleEvent>();
+  /** Opens and closes of streams, for presence. */
+  readonly lifecycle$ = this.lifecycle.asObservable();
+
+  private readonly connections = new Set<EventStreamConnection>();
+  private readonly announced = new WeakSet<EventStreamConnection>();
+  /** Streams being set up or open, per handler and per client: what the limits count. */
+  private readonly perHandler = new Map<string, number>();
+  private readonly perClient = new Map<string, number>();
+  private reserved = 0;
+  private nextId = 1;
+  private shuttingDown = false;
+  private totalQueuedBytes = 0;
+  private readonly backlogged = new Set<EventStreamConnection>();
+  private readonly counters = {
+    eventsWritten: 0,
+    bytesWritten: 0,
+    slowClientsClosed: 0,
+    eventsDropped: 0,
+    refused: 0,
+  };
+  private lastEvent?: SseEvent;
+  private lastFrame?: Buffer;
+  private corked: ServerResponse[] = [];
+  private readonly settingsCache = new WeakMap<EventStreamOptions, StreamSettings>();
 
   constructor(@Inject(SSE_MODULE_OPTIONS) options: SseModuleOptions) {
     this.options = resolveOptions(options);
   }
 
-  /** The number of streams open now. */
-  get size(): number {
-    return this.open.size;
+  /** Counters for operators. */
+  stats(): StreamStats {
+    const openByHandler: Record<string, number> = {};
+    for (const connection of this.connections) {
+      if (!this.announced.has(connection)) continue;
+      openByHandler[connection.handler] = (openByHandler[connection.handler] ?? 0) + 1;
+    }
+    const open = Object.values(openByHandler).reduce((sum, n) => sum + n, 0);
+    return { open, openByHandler, ...this.counters };
+  }
+
+  /** The streams open now. */
+  list(): StreamInfo[] {
+    return [...this.connections].filter((connection) => this.announced.has(connection));
+  }
+
+  /**
+   * Ends every open stream that matches (a user logged out, a token expired), each with a
+   * jittered `retry:` hint and an optional last event. Returns how many it ended.
+   */
+  close(filter: (stream: StreamInfo) => boolean, options: CloseStreamsOptions = {}): number {
+    let count = 0;
+    for (const connection of this.connections) {
+      if (!this.announced.has(connection) || !filter(connection)) continue;
+      connection.endWithRetry('server', options.retryMs ?? this.jitteredRetry(), options.event);
+      count++;
+    }
+    return count;
   }
 
   /**
@@ -50,53 +136,262 @@ export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdow
    * byte, so Nest's exception filters still answer.
    */
   serve(request: StreamRequest): void | Promise<void> {
-    if (request.req.method === 'HEAD') {
-      setStreamHeaders(request.req, request.res);
-      request.res.end();
+    const { req, res } = request;
+    if (req.method === 'HEAD') {
+      setStreamHeaders(req, res);
+      res.end();
       return;
     }
-    const result = request.invoke();
-    if (isThenable(result)) {
-      return Promise.resolve(result).then((source) => this.attach(request, source));
+    const settings = this.settingsOf(request.route);
+    const clientKey = this.options.clientKey(req);
+    const refusal = this.refusal(request.handler, clientKey, settings);
+    if (refusal !== undefined) {
+      this.refuse(req, res, refusal);
+      return;
     }
-    this.attach(request, result);
-  }
-
-  release(connection: EventStreamConnection): void {
-    this.open.delete(connection);
-  }
-
-  beforeApplicationShutdown(): void {
-    // Nest closes the HTTP server next, and waits for open responses: end them all first.
-    for (const connection of this.open) {
-      connection.end();
+    this.reserve(request.handler, clientKey);
+    let reservationHeld = true;
+    const releaseReservation = () => {
+      if (reservationHeld) {
+        reservationHeld = false;
+        this.unreserve(request.handler, clientKey);
+      }
+    };
+    try {
+      const result = request.invoke();
+      if (isThenable(result)) {
+        return Promise.resolve(result).then(
+          (source) => this.attach(request, settings, clientKey, source, releaseReservation),
+          (error: unknown) => {
+            releaseReservation();
+            throw error;
+          },
+        );
+      }
+      this.attach(request, settings, clientKey, result, releaseReservation);
+    } catch (error) {
+      releaseReservation();
+      throw error;
     }
   }
 
-  private attach({ handler, route, req, res }: StreamRequest, source: unknown): void {
+  async beforeApplicationShutdown(): Promise<void> {
+    // Nest closes the HTTP server next, and waits for every open response: end them first.
+    this.shuttingDown = true;
+    const flushing = new Set<ServerResponse>();
+    const allFlushed: Array<Promise<void>> = [];
+    for (const connection of this.connections) {
+      const res = connection.res;
+      if (!res.destroyed) {
+        flushing.add(res);
+        allFlushed.push(
+          new Promise((resolve) => res.once('close', () => resolve(void flushing.delete(res)))),
+        );
+      }
+      connection.endWithRetry('shutdown', this.jitteredRetry(), this.options.shutdownEvent);
+    }
+    if (flushing.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.shutdownGraceMs);
+    });
+    await Promise.race([Promise.all(allFlushed), graceOver]);
+    clearTimeout(timer);
+    // A client that does not read its last bytes would hold app.close() forever.
+    for (const res of flushing) res.destroy();
+  }
+
+  onModuleDestroy(): void {
+    this.heartbeat.stop();
+    this.lifecycle.complete();
+  }
+
+  // --- ConnectionOwner -------------------------------------------------------------------
+
+  frameOf(event: SseEvent): Buffer {
+    // A Subject fans one event object out to every subscriber in one synchronous run: the
+    // frame of the last event serves them all, and is forgotten once that run is over (a
+    // producer may reuse and mutate its event object later).
+    if (event === this.lastEvent) return this.lastFrame!;
+    const frame = Buffer.from(serializeEvent(event));
+    if (this.lastEvent === undefined) queueMicrotask(this.forgetLastFrame);
+    this.lastEvent = event;
+    this.lastFrame = frame;
+    return frame;
+  }
+
+  corkUntilNextTick(res: ServerResponse): void {
+    if (res.writableCorked > 0) return;
+    res.cork();
+    if (this.corked.push(res) === 1) process.nextTick(this.uncorkAll);
+  }
+
+  queuedBytesChanged(connection: EventStreamConnection, delta: number): void {
+    this.totalQueuedBytes += delta;
+    if (connection.queuedBytes > 0) this.backlogged.add(connection);
+    else this.backlogged.delete(connection);
+    if (delta > 0 && this.totalQueuedBytes > this.options.maxTotalBufferedBytes) {
+      this.shedWorstOffenders();
+    }
+  }
+
+  written(events: number, bytes: number): void {
+    this.counters.eventsWritten += events;
+    this.counters.bytesWritten += bytes;
+  }
+
+  dropped(events: number): void {
+    this.counters.eventsDropped += events;
+  }
+
+  closed(connection: EventStreamConnection, reason: CloseReason): void {
+    if (!this.connections.delete(connection)) return;
+    this.unreserve(connection.handler, connection.clientKey);
+    this.backlogged.delete(connection);
+    if (reason === 'slow-client') this.counters.slowClientsClosed++;
+    if (this.announced.has(connection)) {
+      this.lifecycle.next({ type: 'close', stream: connection, reason });
+    }
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  private attach(
+    { handler, req, res }: StreamRequest,
+    settings: StreamSettings,
+    clientKey: string | undefined,
+    source: unknown,
+    releaseReservation: () => void,
+  ): void {
     if (isNoContent(source)) {
+      releaseReservation();
       res.statusCode = 204;
       res.end();
       return;
     }
-    if (!isObservable(source)) {
+    const attacher = sourceAttacher(source);
+    if (attacher === undefined) {
+      releaseReservation();
       throw new InvalidStreamSourceError(handler, describe(source));
     }
     if (res.destroyed || res.writableEnded) {
-      // The client left during an async setup: subscribing would only leak.
+      // The client left during an async setup: attaching would only leak.
+      releaseReservation();
       return;
     }
+    if (this.shuttingDown) {
+      releaseReservation();
+      this.refuse(req, res, 'shutdown');
+      return;
+    }
+    // From here the connection holds the reservation, and gives it back when it closes.
     const connection = new EventStreamConnection(
+      this.nextId++,
       req,
       res,
       handler,
-      routeSettings(this.options, route),
+      clientKey,
+      settings,
       this,
-      this.logger,
     );
-    this.open.add(connection);
-    connection.start(source as Observable<SseEvent>);
+    this.connections.add(connection);
+    connection.start(attacher, () => this.jitteredRetry());
+    if (connection.isOpen) {
+      this.announced.add(connection);
+      this.lifecycle.next({ type: 'open', stream: connection });
+    }
   }
+
+  private refusal(
+    handler: string,
+    clientKey: string | undefined,
+    settings: StreamSettings,
+  ): string | undefined {
+    if (this.shuttingDown) return 'shutdown';
+    if (this.reserved >= this.options.maxConnections) return 'maxConnections';
+    if ((this.perHandler.get(handler) ?? 0) >= settings.maxConnections) return 'maxConnections';
+    if (
+      clientKey !== undefined &&
+      (this.perClient.get(clientKey) ?? 0) >= this.options.maxConnectionsPerClient
+    ) {
+      return 'maxConnectionsPerClient';
+    }
+    return undefined;
+  }
+
+  private refuse(req: IncomingMessage, res: ServerResponse, limit: string): void {
+    this.counters.refused++;
+    const retryMs = this.jitteredRetry(
+      this.options.limitResponse === 'status' || limit === 'shutdown' ? 1 : 2,
+    );
+    if (this.options.limitResponse === 'status') {
+      const message = `Too many open streams (${limit}); retry later.`;
+      res.statusCode = 429;
+      res.setHeader('Retry-After', String(Math.ceil(retryMs / 1000)));
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify({ statusCode: 429, message, error: 'Too Many Requests', limit }));
+      return;
+    }
+    setStreamHeaders(req, res);
+    res.end(
+      serializeRetry(retryMs) +
+        '\n' +
+        serializeEvent({ type: this.options.limitEvent, data: { limit, retryMs } }),
+    );
+  }
+
+  private reserve(handler: string, clientKey: string | undefined): void {
+    this.reserved++;
+    this.perHandler.set(handler, (this.perHandler.get(handler) ?? 0) + 1);
+    if (clientKey !== undefined)
+      this.perClient.set(clientKey, (this.perClient.get(clientKey) ?? 0) + 1);
+  }
+
+  private unreserve(handler: string, clientKey: string | undefined): void {
+    this.reserved--;
+    decrement(this.perHandler, handler);
+    if (clientKey !== undefined) decrement(this.perClient, clientKey);
+  }
+
+  private settingsOf(route: EventStreamOptions): StreamSettings {
+    let settings = this.settingsCache.get(route);
+    if (settings === undefined) {
+      settings = routeSettings(this.options, route);
+      this.settingsCache.set(route, settings);
+    }
+    return settings;
+  }
+
+  private jitteredRetry(scale = 1): number {
+    const { reconnectDelayMs, reconnectJitterMs } = this.options;
+    return Math.round((reconnectDelayMs + Math.random() * reconnectJitterMs) * scale);
+  }
+
+  private shedWorstOffenders(): void {
+    const worstFirst = [...this.backlogged].sort((a, b) => b.queuedBytes - a.queuedBytes);
+    const target = this.options.maxTotalBufferedBytes * 0.9;
+    for (const connection of worstFirst) {
+      if (this.totalQueuedBytes <= target) break;
+      connection.destroy('slow-client');
+    }
+  }
+
+  private readonly forgetLastFrame = (): void => {
+    this.lastEvent = undefined;
+    this.lastFrame = undefined;
+  };
+
+  private readonly uncorkAll = (): void => {
+    const corked = this.corked;
+    this.corked = [];
+    for (const res of corked) res.uncork();
+  };
+}
+
+function decrement(map: Map<string, number>, key: string): void {
+  const count = (map.get(key) ?? 0) - 1;
+  if (count <= 0) map.delete(key);
+  else map.set(key, count);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

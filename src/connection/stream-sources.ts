@@ -1,0 +1,92 @@
+import { isObservable, type Observable } from 'rxjs';
+import type { SseEvent } from '../wire/sse-event.interface.js';
+import type { EventSink } from './event-stream-connection.js';
+
+/** What a connection needs of a pull source's consumer. */
+export interface PullTarget extends EventSink {
+  readonly isOpen: boolean;
+  readonly writable: boolean;
+  drained(): Promise<void>;
+}
+
+/** Attaches a source to a connection; returns what releases it. */
+export type SourceAttacher = (sink: PullTarget) => () => void;
+
+/**
+ * How to attach what an `@EventStream()` handler returned, or `undefined` when it is not a
+ * stream: an `Observable` is pushed; an `AsyncIterable` (an async generator) or a web
+ * `ReadableStream` is pulled only when the socket can take more.
+ */
+export function sourceAttacher(source: unknown): SourceAttacher | undefined {
+  if (isObservable(source)) {
+    return (sink) => {
+      const subscription = (source as Observable<SseEvent>).subscribe({
+        next: (event) => sink.push(event),
+        error: (error: unknown) => sink.fail(error),
+        complete: () => sink.complete(),
+      });
+      return () => subscription.unsubscribe();
+    };
+  }
+  if (isReadableStream(source)) {
+    return (sink) => {
+      const reader = source.getReader();
+      pull(sink, () => reader.read());
+      return () => {
+        reader.cancel().catch(() => undefined);
+      };
+    };
+  }
+  if (isAsyncIterable(source)) {
+    return (sink) => {
+      const iterator = source[Symbol.asyncIterator]();
+      pull(sink, () => iterator.next());
+      return () => {
+        // An async generator's return() waits for a pending next() to settle, then runs its
+        // finally blocks.
+        iterator.return?.()?.catch(() => undefined);
+      };
+    };
+  }
+  return undefined;
+}
+
+function pull(sink: PullTarget, next: () => Promise<{ done?: boolean; value?: unknown }>): void {
+  // Started once the connection opened: nothing is pulled before the headers are sent.
+  queueMicrotask(async () => {
+    try {
+      while (sink.isOpen) {
+        if (!sink.writable) {
+          await sink.drained();
+          continue;
+        }
+        const result = await next();
+        if (!sink.isOpen) return;
+        if (result.done) {
+          sink.complete();
+          return;
+        }
+        sink.push(result.value as SseEvent);
+      }
+    } catch (error) {
+      sink.fail(error);
+    }
+  });
+}
+
+function isReadableStream(value: unknown): value is ReadableStream<SseEvent> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as ReadableStream).getReader === 'function' &&
+    typeof (value as ReadableStream).cancel === 'function'
+  );
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<SseEvent> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+  );
+}
