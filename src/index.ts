@@ -15,3 +15,5 @@ export type {
 } from './connection/stream-info.interface.js';
 export type { LimitResponse, RouteOverridableOptions, SlowClientPolicy } from './sse.options.js';
 export { SSE_DEFAULTS } from './sse.options.js';
+export * from './hub/index.js';
+export * from './brokers/index.js';

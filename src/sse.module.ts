@@ -1,5 +1,6 @@
 import { type DynamicModule, Module, type NestModule } from '@nestjs/common';
 import { StreamRegistry } from './connection/stream-registry.js';
+import { SseHub } from './hub/sse-hub.js';
 import { RouteDispatcher } from './negotiation/route-dispatcher.js';
 import { ConfigurableModuleClass, type OPTIONS_TYPE } from './sse.module-definition.js';
 
@@ -13,8 +14,8 @@ import { ConfigurableModuleClass, type OPTIONS_TYPE } from './sse.module-definit
  * ```
  */
 @Module({
-  providers: [StreamRegistry, RouteDispatcher],
-  exports: [StreamRegistry],
+  providers: [StreamRegistry, RouteDispatcher, SseHub],
+  exports: [StreamRegistry, SseHub],
 })
 export class SseModule extends ConfigurableModuleClass implements NestModule {
   /** Registers the module, with every option at its default unless given. */

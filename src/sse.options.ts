@@ -1,5 +1,6 @@
 import type { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
+import type { SseBroker } from './brokers/sse-broker.interface.js';
 import type { SseEvent } from './wire/sse-event.interface.js';
 
 /** What happens to a connection whose client reads slower than its events are produced. */
@@ -117,6 +118,24 @@ export interface SseModuleOptions {
    * @default undefined (none)
    */
   shutdownEvent?: SseEvent;
+  /**
+   * Where `SseHub` keeps channel logs and fans events out: `memoryBroker()` for one process,
+   * `redisBroker()` for several instances. Closed after the streams, at shutdown.
+   * @default memoryBroker()
+   */
+  broker?: SseBroker;
+  /**
+   * Events read from history per page when a stream resumes; the next page is read only once
+   * the socket drained, so a long replay never trips the slow-client budget by itself.
+   * @default 100
+   */
+  replayPageSize?: number;
+  /**
+   * Live events held for a stream while it replays history; past it, the stream gets a
+   * `reset` and goes on live.
+   * @default 10000
+   */
+  replayBufferLimit?: number;
 }
 
 /** The options of one route that may differ from the module's. */
@@ -150,8 +169,10 @@ export interface EventStreamOptions extends RouteOverridableOptions {
 }
 
 /** The module options with every default applied. */
-export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'retryMs' | 'shutdownEvent'>> &
-  Pick<SseModuleOptions, 'retryMs' | 'shutdownEvent'>;
+export type ResolvedSseOptions = Required<Omit<SseModuleOptions, OptionalOptions>> &
+  Pick<SseModuleOptions, OptionalOptions>;
+
+type OptionalOptions = 'retryMs' | 'shutdownEvent' | 'broker';
 
 /** What one stream runs with: the module's options overridden by its route's. */
 export type StreamSettings = Pick<
@@ -167,25 +188,26 @@ export type StreamSettings = Pick<
 >;
 
 /** The defaults of every option, in one place. */
-export const SSE_DEFAULTS: Readonly<Omit<ResolvedSseOptions, 'retryMs' | 'shutdownEvent'>> =
-  Object.freeze({
-    errorEvent: 'stream-error',
-    heartbeatMs: 15_000,
-    maxBufferedBytes: 1024 * 1024,
-    slowClientPolicy: 'close',
-    resetEvent: 'reset',
-    maxTotalBufferedBytes: 256 * 1024 * 1024,
-    maxConnections: Infinity,
-    maxConnectionsPerClient: Infinity,
-    clientKey: (request: IncomingMessage) =>
-      (request as IncomingMessage & { ip?: string }).ip ?? request.socket?.remoteAddress,
-    limitResponse: 'retry',
-    limitEvent: 'connection-limit',
-    maxLifetimeMs: 0,
-    reconnectDelayMs: 1000,
-    reconnectJitterMs: 4000,
-    shutdownGraceMs: 5000,
-  });
+export const SSE_DEFAULTS: Readonly<Omit<ResolvedSseOptions, OptionalOptions>> = Object.freeze({
+  errorEvent: 'stream-error',
+  heartbeatMs: 15_000,
+  maxBufferedBytes: 1024 * 1024,
+  slowClientPolicy: 'close',
+  resetEvent: 'reset',
+  maxTotalBufferedBytes: 256 * 1024 * 1024,
+  maxConnections: Infinity,
+  maxConnectionsPerClient: Infinity,
+  clientKey: (request: IncomingMessage) =>
+    (request as IncomingMessage & { ip?: string }).ip ?? request.socket?.remoteAddress,
+  limitResponse: 'retry',
+  limitEvent: 'connection-limit',
+  maxLifetimeMs: 0,
+  reconnectDelayMs: 1000,
+  reconnectJitterMs: 4000,
+  shutdownGraceMs: 5000,
+  replayPageSize: 100,
+  replayBufferLimit: 10_000,
+});
 
 /**
  * Applies the defaults to the module options, and refuses values that cannot work.
@@ -241,6 +263,8 @@ const NON_NEGATIVE = [
   'reconnectDelayMs',
   'reconnectJitterMs',
   'shutdownGraceMs',
+  'replayPageSize',
+  'replayBufferLimit',
 ] as const;
 
 function validate(options: Partial<ResolvedSseOptions>, where: string): void {

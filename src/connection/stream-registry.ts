@@ -92,6 +92,7 @@ export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdow
     eventsDropped: 0,
     refused: 0,
   };
+  private readonly frozenFrames = new WeakMap<SseEvent, Buffer>();
   private lastEvent?: SseEvent;
   private lastFrame?: Buffer;
   private corked: ServerResponse[] = [];
@@ -209,6 +210,15 @@ export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdow
   // --- ConnectionOwner -------------------------------------------------------------------
 
   frameOf(event: SseEvent): Buffer {
+    // A frozen event (the hub's) cannot change: its frame is kept as long as the event lives.
+    if (Object.isFrozen(event)) {
+      let frame = this.frozenFrames.get(event);
+      if (frame === undefined) {
+        frame = Buffer.from(serializeEvent(event));
+        this.frozenFrames.set(event, frame);
+      }
+      return frame;
+    }
     // A Subject fans one event object out to every subscriber in one synchronous run: the
     // frame of the last event serves them all, and is forgotten once that run is over (a
     // producer may reuse and mutate its event object later).

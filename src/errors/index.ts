@@ -4,3 +4,6 @@ export * from './unserializable-event-data.error.js';
 export * from './invalid-stream-route.error.js';
 export * from './invalid-stream-source.error.js';
 export * from './sse-module-missing.error.js';
+export * from './invalid-channel.error.js';
+export * from './producer-id.error.js';
+export * from './broker-unavailable.error.js';

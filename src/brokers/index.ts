@@ -1,0 +1,3 @@
+export * from './sse-broker.interface.js';
+export { memoryBroker, type MemoryBrokerOptions } from './memory.broker.js';
+export { redisBroker, type RedisBrokerOptions } from './redis.broker.js';
