@@ -10,7 +10,9 @@ import { chooseHandler } from './choose-handler.js';
 type Next = (error?: unknown) => void;
 type RouteHandler = (req: IncomingMessage, res: ServerResponse, next?: Next) => unknown;
 type RegisterRoute = (path: unknown, ...handlers: unknown[]) => unknown;
-type Adapter = Record<string, unknown>;
+type Adapter = Record<string | symbol, unknown>;
+
+const CAPTURING = Symbol.for('nestjs-event-stream.capturing-routes');
 
 interface Registration {
   method: string;
@@ -67,6 +69,7 @@ export class RouteDispatcher implements OnModuleInit {
   private captured?: {
     adapter: Adapter;
     originals: Map<string, RegisterRoute>;
+    ownMethods: Set<string>;
     registrations: Registration[];
   };
 
@@ -77,30 +80,36 @@ export class RouteDispatcher implements OnModuleInit {
 
   capture(): void {
     const adapter = this.adapterHost.httpAdapter as unknown as Adapter | undefined;
-    if (adapter === undefined || this.captured !== undefined) {
+    // One capture per adapter, even if SseModule is registered twice.
+    if (adapter === undefined || this.captured !== undefined || adapter[CAPTURING] === true) {
       return;
     }
+    adapter[CAPTURING] = true;
     const originals = new Map<string, RegisterRoute>();
+    const ownMethods = new Set<string>();
     const registrations: Registration[] = [];
     for (const method of ROUTE_METHODS) {
       const original = adapter[method];
       if (typeof original !== 'function') continue;
       originals.set(method, original as RegisterRoute);
+      if (Object.hasOwn(adapter, method)) ownMethods.add(method);
       adapter[method] = (...args: unknown[]) => {
         registrations.push({ method, args });
       };
     }
-    this.captured = { adapter, originals, registrations };
+    this.captured = { adapter, originals, ownMethods, registrations };
   }
 
   onModuleInit(): void {
     const captured = this.captured;
     if (captured === undefined) return;
     this.captured = undefined;
-    const { adapter, originals, registrations } = captured;
-    for (const method of originals.keys()) {
-      delete adapter[method];
+    const { adapter, originals, ownMethods, registrations } = captured;
+    for (const [method, original] of originals) {
+      if (ownMethods.has(method)) adapter[method] = original;
+      else delete adapter[method];
     }
+    delete adapter[CAPTURING];
     const groups = this.groupStreamRoutes(registrations);
     for (const { method, args } of registrations) {
       const register = (path: unknown, ...handlers: unknown[]) =>

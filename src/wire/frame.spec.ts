@@ -31,7 +31,8 @@ function parse(text: string, cuts: readonly number[] = []): Parsed {
   });
   const bytes = new TextEncoder().encode(text);
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b);
+  const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))];
+  points.sort((a, b) => a - b);
   let from = 0;
   for (const to of [...points, bytes.length]) {
     const chunk = decoder.decode(bytes.subarray(from, to), { stream: true });
