@@ -378,7 +378,7 @@ export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdow
   }
 
   private shedWorstOffenders(): void {
-    const worstFirst = [...this.backlogged].sort((a, b) => b.queuedBytes - a.queuedBytes);
+    const worstFirst = [...this.backlogged].toSorted((a, b) => b.queuedBytes - a.queuedBytes);
     const target = this.options.maxTotalBufferedBytes * 0.9;
     for (const connection of worstFirst) {
       if (this.totalQueuedBytes <= target) break;

@@ -15,6 +15,7 @@ export interface HubStreamOptions {
 }
 
 const EVENT_KEYS = new Set(['data', 'type', 'id', 'retry', 'comment']);
+// oxlint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**

@@ -151,6 +151,7 @@ function withoutMinusZero(value: fc.JsonValue): fc.JsonValue {
   if (value !== null && typeof value === 'object') {
     const copy: Record<string, fc.JsonValue> = {};
     for (const [key, entry] of Object.entries(value)) {
+      // defineProperty keeps a generated `__proto__` key an own key, as JSON.parse makes it.
       Object.defineProperty(copy, key, {
         value: withoutMinusZero(entry as fc.JsonValue),
         enumerable: true,
