@@ -152,10 +152,11 @@ export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdow
     }
     this.reserve(request.handler, clientKey);
     let reservationHeld = true;
-    const releaseReservation = () => {
+    // Called once: with `true` to give the reservation back, `false` when a connection took it.
+    const releaseReservation = (unreserve = true) => {
       if (reservationHeld) {
         reservationHeld = false;
-        this.unreserve(request.handler, clientKey);
+        if (unreserve) this.unreserve(request.handler, clientKey);
       }
     };
     try {
@@ -271,7 +272,7 @@ export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdow
     settings: StreamSettings,
     clientKey: string | undefined,
     source: unknown,
-    releaseReservation: () => void,
+    releaseReservation: (unreserve?: boolean) => void,
   ): void {
     if (isNoContent(source)) {
       releaseReservation();
@@ -295,6 +296,7 @@ export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdow
       return;
     }
     // From here the connection holds the reservation, and gives it back when it closes.
+    releaseReservation(false);
     const connection = new EventStreamConnection(
       this.nextId++,
       req,
