@@ -1,6 +1,7 @@
 import { HttpCode, Injectable, NotAcceptableException, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import onHeaders from 'on-headers';
 import vary from 'vary';
 import { StreamRegistry } from '../connection/stream-registry.js';
 import { InvalidStreamRouteError } from '../errors/invalid-stream-route.error.js';
@@ -150,7 +151,8 @@ export class RouteDispatcher implements OnModuleInit {
     const registry = this.registry;
     const hasPlain = plains.length > 0;
     return (req, res, next) => {
-      vary(res, 'Accept');
+      // When the headers go out, after any @Header() or middleware set its own Vary.
+      onHeaders(res, varyOnAccept);
       switch (chooseHandler(req.headers.accept, hasPlain)) {
         case 'stream':
           (req as IncomingMessage & { [STREAM_REGISTRY_KEY]?: StreamRegistry })[
@@ -190,6 +192,10 @@ function runChain(
       : (error?: unknown) =>
           error === undefined ? runChain(handlers, index + 1, req, res, next) : next?.(error),
   );
+}
+
+function varyOnAccept(this: ServerResponse): void {
+  vary(this, 'Accept');
 }
 
 function routeKey(method: string, path: unknown): string {

@@ -1,0 +1,73 @@
+import { Controller, type MessageEvent } from '@nestjs/common';
+import { defer, finalize, interval, map, NEVER, type Observable, of, startWith, take } from 'rxjs';
+import { EventStream, EventStreamSignal } from '../../../src/index.js';
+import { LifecycleProbe } from './lifecycle-probe.js';
+
+/** Streams that run, stay open, complete, and carry data a parser must read back exactly. */
+@Controller('events')
+export class EventsController {
+  constructor(private readonly probe: LifecycleProbe) {}
+
+  /** Named events every 10 ms, forever; counted teardown. */
+  @EventStream('ticks')
+  ticks(): Observable<MessageEvent> {
+    return this.counted(
+      interval(10).pipe(map((n) => ({ type: 'tick', data: `tick ${n}`, id: String(n) }))),
+    );
+  }
+
+  /** One event, then nothing until the client leaves. */
+  @EventStream('forever')
+  forever(): Observable<MessageEvent> {
+    return this.counted(NEVER.pipe(startWith({ data: 'open' })));
+  }
+
+  /** Nothing at all until the client leaves. */
+  @EventStream('silent')
+  silent(): Observable<MessageEvent> {
+    return this.counted(NEVER);
+  }
+
+  /** Async setup that only ends once the client has gone away. */
+  @EventStream('abandoned-setup')
+  async abandonedSetup(
+    @EventStreamSignal() signal: AbortSignal,
+  ): Promise<Observable<MessageEvent>> {
+    this.probe.setupStarted();
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    return this.counted(NEVER);
+  }
+
+  /** Three events over time, then completion. */
+  @EventStream('finite')
+  finite(): Observable<MessageEvent> {
+    return this.counted(
+      interval(5).pipe(
+        take(3),
+        map((n) => ({ data: `n${n}` })),
+      ),
+    );
+  }
+
+  @EventStream('payloads')
+  payloads(): Observable<MessageEvent> {
+    return of(
+      { data: 'line one\nline two\r\nline three\rline four' },
+      { data: 'data: fake\n\nevent: injected\nid: 666' },
+      { data: '' },
+      { data: ' leading space, trailing space ' },
+      {
+        type: 'json',
+        data: { user: { name: 'Ada', bio: 'a\nb' }, tags: ['x', 'y'], n: 1.5, none: null },
+      },
+      { type: 'unicode', id: 'é-1', data: 'héllo 🌍 ✓' },
+    );
+  }
+
+  private counted(source: Observable<MessageEvent>): Observable<MessageEvent> {
+    return defer(() => {
+      this.probe.subscribe();
+      return source;
+    }).pipe(finalize(() => this.probe.finalize()));
+  }
+}
