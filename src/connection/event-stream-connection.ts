@@ -226,7 +226,10 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     }
     if (this.queuedBytes === 0 && !this.res.writableNeedDrain) {
       this.owner.corkUntilNextTick(this.res);
-      this.res.write(frame);
+      if (!this.res.write(frame)) {
+        // The socket is full: a pull source waits for its drain, and so does the queue.
+        this.awaitDrain();
+      }
       if (this.res.writableLength > this.settings.maxBufferedBytes) {
         this.overBudget();
       }
@@ -235,10 +238,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     this.queue.push(frame);
     this.queuedBytes += frame.length;
     this.owner.queuedBytesChanged(this, frame.length);
-    if (!this.waitingForDrain) {
-      this.waitingForDrain = true;
-      this.res.once('drain', this.onDrain);
-    }
+    this.awaitDrain();
     if (this.queuedBytes + this.res.writableLength > this.settings.maxBufferedBytes) {
       this.overBudget();
     }
@@ -288,12 +288,18 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     this.owner.queuedBytesChanged(this, -freed);
     this.compactQueue();
     if (this.queuedBytes > 0 || this.res.writableNeedDrain) {
-      this.waitingForDrain = true;
-      this.res.once('drain', this.onDrain);
+      this.awaitDrain();
     } else {
       this.releaseDrainWaiters();
     }
   };
+
+  private awaitDrain(): void {
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.res.once('drain', this.onDrain);
+    }
+  }
 
   private compactQueue(): void {
     if (this.queueHead === this.queue.length) {

@@ -3,7 +3,7 @@ import {
   Inject,
   Injectable,
   Logger,
-  type OnModuleDestroy,
+  type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Subject } from 'rxjs';
@@ -67,7 +67,9 @@ export interface CloseStreamsOptions {
  * ```
  */
 @Injectable()
-export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdown, OnModuleDestroy {
+export class StreamRegistry
+  implements ConnectionOwner, BeforeApplicationShutdown, OnApplicationShutdown
+{
   readonly options: ResolvedSseOptions;
   readonly heartbeat = new HeartbeatScheduler();
   readonly logger = new Logger('EventStream');
@@ -203,7 +205,9 @@ export class StreamRegistry implements ConnectionOwner, BeforeApplicationShutdow
     for (const res of flushing) res.destroy();
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
+    // Not in onModuleDestroy, which Nest calls first: streams still drain (with heartbeats)
+    // and report their close during beforeApplicationShutdown.
     this.heartbeat.stop();
     this.lifecycle.complete();
   }
