@@ -50,6 +50,13 @@ interface ChannelState {
 }
 
 const ZERO_ID = '0-0';
+
+interface StreamInfo {
+  readonly lastGeneratedId: string;
+  readonly length: number;
+  /** Every entry ever added (Redis 7): more than `length` once anything was trimmed. */
+  readonly entriesAdded: number;
+}
 const ID_PATTERN = /^(\d{1,16})-(\d{1,16})$/;
 
 /**
@@ -168,7 +175,8 @@ class RedisBroker implements SseBroker {
         pending: [],
         ready: this.lastGeneratedId(key).then((id) => {
           created.lastId ??= id;
-          this.wakeReader?.();
+          // The reader may be blocked on the other keys: it starts again with this one.
+          this.interruptRead();
           return id === ZERO_ID ? undefined : id;
         }),
       };
@@ -207,10 +215,7 @@ class RedisBroker implements SseBroker {
       return { events: [], resumable: afterId === undefined };
     }
     const from = afterId ?? ZERO_ID;
-    if (
-      this.compareIds(from, info.maxDeletedId) < 0 ||
-      this.compareIds(from, info.lastGeneratedId) > 0
-    ) {
+    if (!(await this.resumableFrom(key, from, info))) {
       return { events: [], resumable: false };
     }
     const entries = (await client.xrange(key, `(${from}`, '+', 'COUNT', limit)) as Array<
@@ -238,11 +243,16 @@ class RedisBroker implements SseBroker {
     if (this.closed) return;
     this.closed = true;
     this.interruptRead();
+    const ended = [this.reader, this.ownsClient ? this.client : undefined]
+      .filter((c): c is Redis => c !== undefined && c.status !== 'end')
+      .map((c) => new Promise<void>((resolve) => c.once('end', () => resolve())));
     this.reader?.disconnect();
     await this.readerLoop?.catch(() => undefined);
     if (this.ownsClient) {
       await this.client?.quit().catch(() => this.client?.disconnect());
     }
+    // quit() resolves on Redis's OK, before the socket is closed.
+    await Promise.all(ended);
     for (const state of this.channels.values()) {
       for (const waiter of state.pending.splice(0)) waiter.resolve();
     }
@@ -379,14 +389,27 @@ class RedisBroker implements SseBroker {
     }
   }
 
+  /**
+   * Trimming removes the oldest entries, so a position can be resumed from when nothing was
+   * ever removed, or when its own entry is still there (everything after it is, then). An entry
+   * trimmed away is not resumed from, even in the rare case where nothing newer was trimmed:
+   * Redis does not record which ids trimming removed (`max-deleted-entry-id` is XDEL's only).
+   */
+  private async resumableFrom(key: string, from: string, info: StreamInfo): Promise<boolean> {
+    const newest = this.compareIds(from, info.lastGeneratedId);
+    if (newest > 0) return false;
+    if (newest === 0 || info.entriesAdded === info.length) return true;
+    if (from === ZERO_ID) return false;
+    const own = await this.requireClient().xrange(key, from, from);
+    return own.length === 1;
+  }
+
   private async lastGeneratedId(key: string): Promise<string> {
     const info = await this.streamInfo(key);
     return info?.lastGeneratedId ?? ZERO_ID;
   }
 
-  private async streamInfo(
-    key: string,
-  ): Promise<{ lastGeneratedId: string; maxDeletedId: string } | undefined> {
+  private async streamInfo(key: string): Promise<StreamInfo | undefined> {
     let reply: unknown[];
     try {
       reply = (await this.requireClient().xinfo('STREAM', key)) as unknown[];
@@ -397,10 +420,11 @@ class RedisBroker implements SseBroker {
         error,
       );
     }
-    const field = (name: string) => reply[reply.indexOf(name) + 1] as string | undefined;
+    const field = (name: string) => reply[reply.indexOf(name) + 1] as string | number | undefined;
     return {
-      lastGeneratedId: field('last-generated-id') ?? ZERO_ID,
-      maxDeletedId: field('max-deleted-entry-id') ?? ZERO_ID,
+      lastGeneratedId: String(field('last-generated-id') ?? ZERO_ID),
+      length: Number(field('length') ?? 0),
+      entriesAdded: Number(field('entries-added') ?? 0),
     };
   }
 

@@ -153,13 +153,15 @@ function attachHub(
         if (!(await replay())) await reset('history-gap');
       }
     }
-    if (stopped) return;
-    replaying = false;
-    if (overflowed) {
+    // Past the buffer limit, what waited is dropped and the client is told. Live events keep
+    // waiting until the reset is out, so none goes out before it or beyond its position.
+    while (overflowed && !stopped) {
+      overflowed = false;
       waiting.length = 0;
       await reset('replay-overflow');
-      return;
     }
+    if (stopped) return;
+    replaying = false;
     for (const event of waiting.splice(0)) deliver(event);
   };
 
