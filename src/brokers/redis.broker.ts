@@ -88,6 +88,10 @@ class RedisBroker implements SseBroker {
   private closed = false;
   private readerLoop?: Promise<void>;
   private wakeReader?: () => void;
+  /** Bumped when the set of keys to read changes. */
+  private keysVersion = 0;
+  /** The `keysVersion` of the XREAD in flight; -1 when none is. */
+  private readingVersion = -1;
 
   constructor(private readonly options: RedisBrokerOptions) {
     this.retention = { ...RETENTION_DEFAULTS, ...options.retention };
@@ -305,6 +309,7 @@ class RedisBroker implements SseBroker {
   private async readLoop(): Promise<void> {
     const reader = this.reader!;
     while (!this.closed) {
+      const version = this.keysVersion;
       const active = [...this.channels.entries()].filter(([, state]) => state.lastId !== undefined);
       if (active.length === 0) {
         await new Promise<void>((resolve) => {
@@ -315,6 +320,7 @@ class RedisBroker implements SseBroker {
       }
       try {
         this.readerId ??= String(await reader.client('ID'));
+        this.readingVersion = version;
         const reply = (await reader.xread(
           'COUNT',
           1000,
@@ -324,8 +330,10 @@ class RedisBroker implements SseBroker {
           ...active.map(([, state]) => state.key),
           ...active.map(([, state]) => state.lastId!),
         )) as Array<[string, Array<[string, string[]]>]> | null;
+        this.readingVersion = -1;
         if (reply !== null) this.deliver(reply);
       } catch (error) {
+        this.readingVersion = -1;
         if (this.closed) return;
         // Connection lost: ioredis reconnects; reading again from the last delivered ids
         // catches up what was published meanwhile.
@@ -382,10 +390,23 @@ class RedisBroker implements SseBroker {
     });
   }
 
+  /** Makes the reader start again with the current keys, if it reads with older ones. */
   private interruptRead(): void {
+    this.keysVersion++;
     this.wakeReader?.();
-    if (this.readerId !== undefined && this.client?.status === 'ready') {
-      this.client.client('UNBLOCK', this.readerId).catch(() => undefined);
+    void this.unblockStaleRead();
+  }
+
+  private async unblockStaleRead(): Promise<void> {
+    // An UNBLOCK that reaches Redis just before the XREAD does is lost (it answers 0): try
+    // again until the read in flight is one with the current keys.
+    for (let attempt = 0; attempt < 100 && !this.closed; attempt++) {
+      if (this.readingVersion === -1 || this.readingVersion === this.keysVersion) return;
+      if (this.readerId !== undefined && this.client?.status === 'ready') {
+        const unblocked = await this.client.client('UNBLOCK', this.readerId).catch(() => 0);
+        if (unblocked === 1) return;
+      }
+      await new Promise<void>((resolve) => setTimeout(resolve, 5).unref());
     }
   }
 
