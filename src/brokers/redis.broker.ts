@@ -50,6 +50,7 @@ interface ChannelState {
 }
 
 const ZERO_ID = '0-0';
+const LIVE_STATUSES = new Set(['connecting', 'connect', 'ready']);
 
 interface StreamInfo {
   readonly lastGeneratedId: string;
@@ -159,8 +160,12 @@ class RedisBroker implements SseBroker {
       if (error) throw error;
       id = value as string;
     } catch (error) {
+      const message = (error as Error).message;
       throw new BrokerUnavailableError(
-        `Publishing to "${channel}" failed, nothing was stored: ${(error as Error).message}`,
+        /timed out/i.test(message)
+          ? `Publishing to "${channel}": Redis did not answer within ${this.publishTimeoutMs} ms; ` +
+              'the event may or may not be stored (a client resuming by Last-Event-ID sees it if it is).'
+          : `Publishing to "${channel}" failed, nothing was stored: ${message}`,
         error,
       );
     }
@@ -247,11 +252,13 @@ class RedisBroker implements SseBroker {
     if (this.closed) return;
     this.closed = true;
     this.interruptRead();
+    // Only a connection with a socket ends with an 'end' event: one that waits to reconnect
+    // (Redis is down) just stops retrying. Its pending XREAD is never settled, so the reader
+    // loop is not awaited either; it holds no handle.
     const ended = [this.reader, this.ownsClient ? this.client : undefined]
-      .filter((c): c is Redis => c !== undefined && c.status !== 'end')
+      .filter((c): c is Redis => c !== undefined && LIVE_STATUSES.has(c.status))
       .map((c) => new Promise<void>((resolve) => c.once('end', () => resolve())));
     this.reader?.disconnect();
-    await this.readerLoop?.catch(() => undefined);
     if (this.ownsClient) {
       await this.client?.quit().catch(() => this.client?.disconnect());
     }
@@ -275,6 +282,12 @@ class RedisBroker implements SseBroker {
     }
     const timeoutMs = this.options.connectTimeoutMs ?? 5000;
     let timer: NodeJS.Timeout | undefined;
+    // connect() rejects with "Connection is closed"; the socket's own error says why.
+    let cause: Error | undefined;
+    const onError = (error: Error) => {
+      cause = error;
+    };
+    connection.on('error', onError);
     try {
       await Promise.race([
         connection.connect(),
@@ -288,12 +301,13 @@ class RedisBroker implements SseBroker {
     } catch (error) {
       connection.disconnect();
       throw new BrokerUnavailableError(
-        `Redis at ${this.options.url ?? 'redis://127.0.0.1:6379'} is unreachable (${(error as Error).message}). ` +
+        `Redis at ${this.options.url ?? 'redis://127.0.0.1:6379'} is unreachable (${(cause ?? (error as Error)).message}). ` +
           'Start Redis, fix the URL, or set waitForConnection: true to wait for it.',
         error,
       );
     } finally {
       clearTimeout(timer);
+      connection.off('error', onError);
     }
   }
 
