@@ -6,7 +6,7 @@ import type { SseEvent } from '../wire/sse-event.interface.js';
 import type { HeartbeatGroup, HeartbeatMember, HeartbeatScheduler } from './heartbeat.js';
 import type { CloseReason, StreamInfo } from './stream-info.interface.js';
 import { setStreamHeaders } from './stream-headers.js';
-import type { PullTarget, SourceAttacher } from './stream-sources.js';
+import type { PullTarget, SourceAttacher, SourceHold } from './stream-sources.js';
 
 const enum State {
   /** Subscribed, headers not sent: frames wait, an error still becomes an HTTP error. */
@@ -23,8 +23,6 @@ export interface ConnectionOwner {
   readonly logger: Logger;
   /** The frame of an event, serialized once however many connections send it. */
   frameOf(event: SseEvent): Buffer;
-  /** Uncorks the response at the end of this tick, with every other one corked in it. */
-  corkUntilNextTick(res: ServerResponse): void;
   /** Told of every change of a connection's queued bytes, for the global budget. */
   queuedBytesChanged(connection: EventStreamConnection, delta: number): void;
   written(events: number, bytes: number): void;
@@ -32,10 +30,10 @@ export interface ConnectionOwner {
   closed(connection: EventStreamConnection, reason: CloseReason): void;
 }
 
-/** How a connection receives what its source produces. */
+/** How a connection receives what its source produces: an rxjs observer. */
 export interface EventSink {
-  push(event: SseEvent): void;
-  fail(error: unknown): void;
+  next(event: SseEvent): void;
+  error(error: unknown): void;
   complete(): void;
 }
 
@@ -51,14 +49,15 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   queuedBytes = 0;
 
   private state = State.Starting;
-  private early: Buffer[] | undefined = [];
+  /** Frames the source emitted while it was being attached, before the headers went out. */
+  private early?: Buffer[];
   private startError: unknown;
   private completedEarly = false;
-  private teardown?: () => void;
+  private hold?: SourceHold;
   private heartbeatGroup?: HeartbeatGroup;
   private lifetimeTimer?: NodeJS.Timeout;
   /** Frames waiting for the socket to drain; `queueHead` is the next one to write. */
-  private queue: Buffer[] = [];
+  private queue?: Buffer[];
   private queueHead = 0;
   private droppedSinceReset = 0;
   private drainWaiters?: Array<() => void>;
@@ -84,7 +83,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   /** True while the socket takes more without queueing: when a pull source may be pulled. */
   get writable(): boolean {
-    return this.state === State.Open && this.queuedBytes === 0 && !this.res.writableNeedDrain;
+    return this.state === State.Open && !this.waitingForDrain;
   }
 
   /**
@@ -94,7 +93,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
    */
   start(attach: SourceAttacher, jitter: () => number): void {
     this.res.once('close', this.onClose);
-    this.teardown = attach(this);
+    this.hold = attach(this);
     if (this.startError !== undefined) {
       const error = this.startError;
       this.dispose('error');
@@ -110,10 +109,10 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     if (retryMs !== undefined) {
       this.writeFrame(Buffer.from(`${serializeRetry(retryMs)}\n`));
     }
-    const early = this.early!;
+    const early = this.early;
     this.early = undefined;
-    for (const frame of early) {
-      this.writeEvent(frame);
+    if (early !== undefined) {
+      for (const frame of early) this.writeEvent(frame);
     }
     if (this.completedEarly) {
       this.end('complete');
@@ -133,23 +132,23 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     }
   }
 
-  push(event: SseEvent): void {
+  next(event: SseEvent): void {
     if (this.state === State.Closed) return;
     let frame: Buffer;
     try {
       frame = this.owner.frameOf(event);
     } catch (error) {
-      this.fail(error);
+      this.error(error);
       return;
     }
     if (this.state === State.Starting) {
-      this.early!.push(frame);
+      (this.early ??= []).push(frame);
     } else {
       this.writeEvent(frame);
     }
   }
 
-  fail(error: unknown): void {
+  error(error: unknown): void {
     if (this.state === State.Starting) {
       this.startError = error ?? new Error('The event source failed with no error value');
       return;
@@ -174,8 +173,8 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   }
 
   sendHeartbeat(): void {
-    // A queue means bytes are already on their way; a heartbeat would only add to it.
-    if (this.queuedBytes === 0 && !this.res.writableNeedDrain) {
+    // A full socket means bytes are already on their way; a heartbeat would only add to them.
+    if (!this.waitingForDrain) {
       this.writeFrame(HEARTBEAT);
     }
   }
@@ -201,7 +200,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   /** Ends the response; what is queued is written first. */
   end(reason: CloseReason): void {
     if (this.state === State.Closed) return;
-    if (this.state === State.Open) {
+    if (this.state === State.Open && this.queue !== undefined) {
       for (let i = this.queueHead; i < this.queue.length; i++) this.res.write(this.queue[i]);
     }
     this.res.end();
@@ -224,21 +223,19 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     if (this.heartbeatGroup !== undefined) {
       this.lastActiveTick = this.heartbeatGroup.tick;
     }
-    if (this.queuedBytes === 0 && !this.res.writableNeedDrain) {
-      this.owner.corkUntilNextTick(this.res);
+    // The hot path: nothing queued, the socket not full. Node's HTTP layer corks the socket at
+    // the first write of a tick and uncorks it on the next, so the frames of one tick leave in
+    // one writev; `write()` says when the socket is full, and only then is the budget checked.
+    if (!this.waitingForDrain) {
       if (!this.res.write(frame)) {
-        // The socket is full: a pull source waits for its drain, and so does the queue.
         this.awaitDrain();
-      }
-      if (this.res.writableLength > this.settings.maxBufferedBytes) {
-        this.overBudget();
+        if (this.res.writableLength > this.settings.maxBufferedBytes) this.overBudget();
       }
       return;
     }
-    this.queue.push(frame);
+    (this.queue ??= []).push(frame);
     this.queuedBytes += frame.length;
     this.owner.queuedBytesChanged(this, frame.length);
-    this.awaitDrain();
     if (this.queuedBytes + this.res.writableLength > this.settings.maxBufferedBytes) {
       this.overBudget();
     }
@@ -250,12 +247,14 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       return;
     }
     // Drop oldest first: what is left is the newest, and the client is told of the gap.
+    const queue = this.queue;
+    if (queue === undefined) return;
     const budget = this.settings.maxBufferedBytes - this.res.writableLength;
     let dropped = 0;
     let freed = 0;
-    while (this.queueHead < this.queue.length && this.queuedBytes - freed > budget) {
-      freed += this.queue[this.queueHead]!.length;
-      this.queue[this.queueHead++] = undefined as unknown as Buffer;
+    while (this.queueHead < queue.length && this.queuedBytes - freed > budget) {
+      freed += queue[this.queueHead]!.length;
+      queue[this.queueHead++] = undefined as unknown as Buffer;
       dropped++;
     }
     if (dropped === 0) return;
@@ -269,25 +268,31 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   private readonly onDrain = (): void => {
     this.waitingForDrain = false;
     if (this.state !== State.Open) return;
+    let full = false;
     if (this.droppedSinceReset > 0) {
       const reset = serializeEvent({
         type: this.settings.resetEvent,
         data: { reason: 'slow-client', dropped: this.droppedSinceReset },
       });
       this.droppedSinceReset = 0;
-      this.res.write(reset);
+      full = !this.res.write(reset);
     }
+    const queue = this.queue;
     let freed = 0;
-    while (this.queueHead < this.queue.length && !this.res.writableNeedDrain) {
-      const frame = this.queue[this.queueHead]!;
-      this.queue[this.queueHead++] = undefined as unknown as Buffer;
-      freed += frame.length;
-      this.res.write(frame);
+    if (queue !== undefined) {
+      while (!full && this.queueHead < queue.length) {
+        const frame = queue[this.queueHead]!;
+        queue[this.queueHead++] = undefined as unknown as Buffer;
+        freed += frame.length;
+        full = !this.res.write(frame);
+      }
     }
-    this.queuedBytes -= freed;
-    this.owner.queuedBytesChanged(this, -freed);
-    this.compactQueue();
-    if (this.queuedBytes > 0 || this.res.writableNeedDrain) {
+    if (freed > 0) {
+      this.queuedBytes -= freed;
+      this.owner.queuedBytesChanged(this, -freed);
+      this.compactQueue();
+    }
+    if (full) {
       this.awaitDrain();
     } else {
       this.releaseDrainWaiters();
@@ -302,11 +307,13 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   }
 
   private compactQueue(): void {
-    if (this.queueHead === this.queue.length) {
-      this.queue = [];
+    const queue = this.queue;
+    if (queue === undefined) return;
+    if (this.queueHead === queue.length) {
+      this.queue = undefined;
       this.queueHead = 0;
-    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > queue.length) {
+      this.queue = queue.slice(this.queueHead);
       this.queueHead = 0;
     }
   }
@@ -331,12 +338,12 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       this.owner.heartbeat.leave(this, this.settings.heartbeatMs);
     if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
     if (this.queuedBytes > 0) this.owner.queuedBytesChanged(this, -this.queuedBytes);
-    this.queue = [];
+    this.queue = undefined;
     this.queuedBytes = 0;
     this.early = undefined;
     this.releaseDrainWaiters();
-    // Runs the source's teardown at once (a no-op from inside its own complete or error).
-    this.teardown?.();
+    // Releases the source at once (a no-op from inside its own complete or error).
+    this.hold?.unsubscribe();
     this.owner.closed(this, reason);
   }
 }

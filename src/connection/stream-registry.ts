@@ -97,7 +97,6 @@ export class StreamRegistry
   private readonly frozenFrames = new WeakMap<SseEvent, Buffer>();
   private lastEvent?: SseEvent;
   private lastFrame?: Buffer;
-  private corked: ServerResponse[] = [];
   private readonly settingsCache = new WeakMap<EventStreamOptions, StreamSettings>();
 
   constructor(@Inject(SSE_MODULE_OPTIONS) options: SseModuleOptions) {
@@ -215,30 +214,25 @@ export class StreamRegistry
   // --- ConnectionOwner -------------------------------------------------------------------
 
   frameOf(event: SseEvent): Buffer {
-    // A frozen event (the hub's) cannot change: its frame is kept as long as the event lives.
+    // A Subject fans one event object out to every subscriber in one synchronous run: the
+    // frame of the last event serves them all. It is forgotten once that run is over, as a
+    // producer may reuse and mutate its event object later.
+    if (event === this.lastEvent) return this.lastFrame!;
+    let frame: Buffer | undefined;
     if (Object.isFrozen(event)) {
-      let frame = this.frozenFrames.get(event);
+      // A frozen event (the hub's) cannot change: its frame lives as long as the event does.
+      frame = this.frozenFrames.get(event);
       if (frame === undefined) {
         frame = Buffer.from(serializeEvent(event));
         this.frozenFrames.set(event, frame);
       }
-      return frame;
+    } else {
+      frame = Buffer.from(serializeEvent(event));
     }
-    // A Subject fans one event object out to every subscriber in one synchronous run: the
-    // frame of the last event serves them all, and is forgotten once that run is over (a
-    // producer may reuse and mutate its event object later).
-    if (event === this.lastEvent) return this.lastFrame!;
-    const frame = Buffer.from(serializeEvent(event));
     if (this.lastEvent === undefined) queueMicrotask(this.forgetLastFrame);
     this.lastEvent = event;
     this.lastFrame = frame;
     return frame;
-  }
-
-  corkUntilNextTick(res: ServerResponse): void {
-    if (res.writableCorked > 0) return;
-    res.cork();
-    if (this.corked.push(res) === 1) process.nextTick(this.uncorkAll);
   }
 
   queuedBytesChanged(connection: EventStreamConnection, delta: number): void {
@@ -395,12 +389,6 @@ export class StreamRegistry
   private readonly forgetLastFrame = (): void => {
     this.lastEvent = undefined;
     this.lastFrame = undefined;
-  };
-
-  private readonly uncorkAll = (): void => {
-    const corked = this.corked;
-    this.corked = [];
-    for (const res of corked) res.uncork();
   };
 }
 

@@ -9,8 +9,13 @@ export interface PullTarget extends EventSink {
   drained(): Promise<void>;
 }
 
+/** What releases a source: an rxjs `Subscription` fits. */
+export interface SourceHold {
+  unsubscribe(): void;
+}
+
 /** Attaches a source to a connection; returns what releases it. */
-export type SourceAttacher = (sink: PullTarget) => () => void;
+export type SourceAttacher = (sink: PullTarget) => SourceHold;
 
 /**
  * A source that drives a connection itself (pushes live events, waits for `drained()` between
@@ -33,21 +38,17 @@ export function sourceAttacher(source: unknown): SourceAttacher | undefined {
     return (source as SelfAttachingSource)[ATTACH_SOURCE];
   }
   if (isObservable(source)) {
-    return (sink) => {
-      const subscription = (source as Observable<SseEvent>).subscribe({
-        next: (event) => sink.push(event),
-        error: (error: unknown) => sink.fail(error),
-        complete: () => sink.complete(),
-      });
-      return () => subscription.unsubscribe();
-    };
+    // The connection is the observer itself: no closure per subscription.
+    return (sink) => (source as Observable<SseEvent>).subscribe(sink);
   }
   if (isReadableStream(source)) {
     return (sink) => {
       const reader = source.getReader();
       pull(sink, () => reader.read());
-      return () => {
-        reader.cancel().catch(() => undefined);
+      return {
+        unsubscribe: () => {
+          reader.cancel().catch(() => undefined);
+        },
       };
     };
   }
@@ -55,10 +56,12 @@ export function sourceAttacher(source: unknown): SourceAttacher | undefined {
     return (sink) => {
       const iterator = source[Symbol.asyncIterator]();
       pull(sink, () => iterator.next());
-      return () => {
+      return {
         // An async generator's return() waits for a pending next() to settle, then runs its
         // finally blocks.
-        iterator.return?.()?.catch(() => undefined);
+        unsubscribe: () => {
+          iterator.return?.()?.catch(() => undefined);
+        },
       };
     };
   }
@@ -80,10 +83,10 @@ function pull(sink: PullTarget, next: () => Promise<{ done?: boolean; value?: un
           sink.complete();
           return;
         }
-        sink.push(result.value as SseEvent);
+        sink.next(result.value as SseEvent);
       }
     } catch (error) {
-      sink.fail(error);
+      sink.error(error);
     }
   });
 }

@@ -4,6 +4,7 @@ import {
   ATTACH_SOURCE,
   type PullTarget,
   type SelfAttachingSource,
+  type SourceHold,
 } from '../connection/stream-sources.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import { encodeCursor, parseCursor } from './cursor.js';
@@ -37,8 +38,8 @@ export function hubStream(
   const attach = (sink: PullTarget) => attachHub(broker, channels, lastEventId, settings, sink);
   const observable = new Observable<SseEvent>((subscriber) =>
     attach({
-      push: (event) => subscriber.next(event),
-      fail: (error) => subscriber.error(error),
+      next: (event) => subscriber.next(event),
+      error: (error) => subscriber.error(error),
       complete: () => subscriber.complete(),
       get isOpen() {
         return !subscriber.closed;
@@ -56,7 +57,7 @@ function attachHub(
   lastEventId: string | undefined,
   settings: HubStreamSettings,
   sink: PullTarget,
-): () => void {
+): SourceHold {
   const single = channels.length === 1;
   const index = new Map(channels.map((channel, i) => [channel, i]));
   let positions: Array<string | undefined> = channels.map(() => undefined);
@@ -72,10 +73,10 @@ function attachHub(
     if (seen !== undefined && broker.compareIds(event.id, seen) <= 0) return;
     positions[i] = event.id;
     if (single) {
-      sink.push(event);
+      sink.next(event);
     } else {
       const { channel: _channel, ...rest } = event;
-      sink.push({ ...rest, id: encodeCursor(positions) });
+      sink.next({ ...rest, id: encodeCursor(positions) });
     }
   };
   const subscribe = (): Promise<Array<string | undefined>> => {
@@ -99,7 +100,7 @@ function attachHub(
   const reset = async (reason: string): Promise<void> => {
     positions = await latest();
     const id = single ? (positions[0] ?? '') : encodeCursor(positions);
-    sink.push({ type: settings.resetEvent, id, data: { reason } });
+    sink.next({ type: settings.resetEvent, id, data: { reason } });
   };
 
   const replay = async (): Promise<boolean> => {
@@ -166,10 +167,12 @@ function attachHub(
   };
 
   run().catch((error: unknown) => {
-    if (!stopped) sink.fail(error);
+    if (!stopped) sink.error(error);
   });
-  return () => {
-    stopped = true;
-    for (const unsubscribe of unsubscribes) unsubscribe();
+  return {
+    unsubscribe: () => {
+      stopped = true;
+      for (const unsubscribe of unsubscribes) unsubscribe();
+    },
   };
 }
