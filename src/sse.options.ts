@@ -138,9 +138,8 @@ export interface SseModuleOptions {
   replayBufferLimit?: number;
 }
 
-/** The options of one route that may differ from the module's. */
-export type RouteOverridableOptions = Pick<
-  SseModuleOptions,
+/** The names of the options a route may set for itself. */
+type RouteOptionName =
   | 'errorEvent'
   | 'heartbeatMs'
   | 'retryMs'
@@ -148,8 +147,10 @@ export type RouteOverridableOptions = Pick<
   | 'slowClientPolicy'
   | 'resetEvent'
   | 'maxConnections'
-  | 'maxLifetimeMs'
->;
+  | 'maxLifetimeMs';
+
+/** The options of one route that may differ from the module's. */
+export type RouteOverridableOptions = Pick<SseModuleOptions, RouteOptionName>;
 
 /**
  * Options of one `@EventStream()` route; those it shares with {@link SseModuleOptions} override
@@ -175,17 +176,7 @@ export type ResolvedSseOptions = Required<Omit<SseModuleOptions, OptionalOptions
 type OptionalOptions = 'retryMs' | 'shutdownEvent' | 'broker';
 
 /** What one stream runs with: the module's options overridden by its route's. */
-export type StreamSettings = Pick<
-  ResolvedSseOptions,
-  | 'errorEvent'
-  | 'heartbeatMs'
-  | 'retryMs'
-  | 'maxBufferedBytes'
-  | 'slowClientPolicy'
-  | 'resetEvent'
-  | 'maxConnections'
-  | 'maxLifetimeMs'
->;
+export type StreamSettings = Pick<ResolvedSseOptions, RouteOptionName>;
 
 /** The defaults of every option, in one place. */
 export const SSE_DEFAULTS: Readonly<Omit<ResolvedSseOptions, OptionalOptions>> = Object.freeze({

@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import { EventSource } from 'eventsource';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { within } from '../support/deadline.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEventStream, type TestEventStream } from '../../src/testing/index.js';
 import { CustomErrorEventAppModule } from '../src/lifecycle/custom-error-event-app.module.js';
@@ -31,19 +32,6 @@ async function start(
   running = app;
   await app.listen(0, '127.0.0.1');
   return app;
-}
-
-/** Fails with a clear message instead of waiting for the test's own timeout. */
-async function within<T>(promise: Promise<T>, what: string, ms = 2000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Asserts that nothing of an error's internals (its message, its stack) was sent. */
@@ -79,6 +67,7 @@ describe('a real EventSource client', () => {
           if (events.length === 3) resolve(events);
         });
       }),
+      2000,
       'three tick events',
     );
     expect(probe.finalized).toBe(0);
@@ -88,7 +77,7 @@ describe('a real EventSource client', () => {
       { data: 'tick 1', lastEventId: '1' },
       { data: 'tick 2', lastEventId: '2' },
     ]);
-    await within(probe.firstFinalize, "the stream's finalize");
+    await within(probe.firstFinalize, 2000, "the stream's finalize");
     expect(probe).toMatchObject({ subscribed: 1, finalized: 1 });
   });
 
@@ -101,11 +90,12 @@ describe('a real EventSource client', () => {
         source.addEventListener('error', () => reject(new Error('EventSource error')));
         source.addEventListener('open', () => resolve());
       }),
+      2000,
       'the open event',
     );
     expect(source.readyState).toBe(EventSource.OPEN);
     source.close();
-    await within(probe.firstFinalize, "the stream's finalize");
+    await within(probe.firstFinalize, 2000, "the stream's finalize");
     expect(probe).toMatchObject({ subscribed: 1, finalized: 1 });
   });
 });
@@ -119,7 +109,7 @@ describe('disconnect and completion', () => {
     expect(event?.data).toBe('open');
     expect(probe).toMatchObject({ subscribed: 1, finalized: 0 });
     await stream.close();
-    await within(probe.firstFinalize, "the stream's finalize");
+    await within(probe.firstFinalize, 2000, "the stream's finalize");
     expect(probe).toMatchObject({ subscribed: 1, finalized: 1 });
   });
 
@@ -136,7 +126,7 @@ describe('disconnect and completion', () => {
     });
     req.once('error', () => undefined);
     req.end();
-    await within(probe.firstSetup, 'the async setup to start');
+    await within(probe.firstSetup, 2000, 'the async setup to start');
     req.destroy();
     // The setup ends with the abort; closing the application waits on sockets, well after it.
     running = undefined;
@@ -152,7 +142,7 @@ describe('disconnect and completion', () => {
     running = undefined;
     const closing = app.close();
     await stream.waitForEnd();
-    await within(closing, 'app.close()');
+    await within(closing, 2000, 'app.close()');
     expect(stream.endedByServer).toBe(true);
     expect(probe).toMatchObject({ subscribed: 1, finalized: 1 });
   });

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SseModuleOptions, StreamRegistry } from '../../src/index.js';
 import { openEventStream, type TestEventStream } from '../../src/testing/index.js';
-import { CallLog } from '../src/production/call-log.js';
+import { CallLog } from '../support/call-log.js';
 import { LifecycleRecorder } from '../src/production/lifecycle-recorder.js';
 import { LimitsController } from '../src/production/limits.controller.js';
 import { startProductionApp } from '../src/production/production-app.js';

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidStreamRouteError } from '../../src/index.js';
 import { openEventStream } from '../../src/testing/index.js';
 import { AdminAppModule } from '../src/negotiation/admin-app.module.js';
-import { CallLog } from '../src/negotiation/call-log.js';
+import { CallLog } from '../support/call-log.js';
 import { HeaderVersionedAppModule } from '../src/negotiation/header-versioned-app.module.js';
 import { HttpCodeAboveAppModule } from '../src/negotiation/http-code-above-app.module.js';
 import { HttpCodeBelowAppModule } from '../src/negotiation/http-code-below-app.module.js';

@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
+import { within } from '../support/deadline.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEventStream } from '../../src/testing/index.js';
 import { PipelineAppModule } from '../src/pipeline/pipeline-app.module.js';
@@ -28,19 +29,6 @@ async function start(module: Type): Promise<INestApplication> {
   running = app;
   await app.listen(0, '127.0.0.1');
   return app;
-}
-
-/** Fails with a clear message instead of waiting for the test's own timeout. */
-async function within<T>(promise: Promise<T>, what: string, ms = 2000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 describe('guards answer before any stream byte', () => {
@@ -226,7 +214,7 @@ describe('@EventStreamSignal()', () => {
     await stream.take(1);
     expect(probe.signal?.aborted).toBe(false);
     await stream.close();
-    await within(probe.aborted, 'the signal to abort');
+    await within(probe.aborted, 2000, 'the signal to abort');
     expect(probe.signal?.aborted).toBe(true);
   });
 
@@ -247,10 +235,10 @@ describe('@EventStreamSignal()', () => {
     });
     req.once('error', () => undefined);
     req.end();
-    await within(probe.handlerCalled, 'the handler to be called');
+    await within(probe.handlerCalled, 2000, 'the handler to be called');
     expect(probe.signal?.aborted).toBe(false);
     req.destroy();
-    await within(probe.aborted, 'the signal to abort');
+    await within(probe.aborted, 2000, 'the signal to abort');
     expect(probe.signal?.aborted).toBe(true);
     expect(await responded).toBe(false);
   });

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serializeEvent, StreamRegistry } from '../../src/index.js';
 import { openEventStream } from '../../src/testing/index.js';
-import { within } from '../src/production/deadline.js';
+import { within } from '../support/deadline.js';
 import { LifecycleRecorder } from '../src/production/lifecycle-recorder.js';
 import { portOf, startProductionApp } from '../src/production/production-app.js';
 import { PullController } from '../src/production/pull.controller.js';

@@ -8,7 +8,7 @@ import {
   type SseModuleOptions,
   StreamRegistry,
 } from '../../src/index.js';
-import { nextTurn, within } from '../src/production/deadline.js';
+import { nextTurn, within } from '../support/deadline.js';
 import { EventFeed } from '../src/production/event-feed.js';
 import { FeedController } from '../src/production/feed.controller.js';
 import { LifecycleRecorder } from '../src/production/lifecycle-recorder.js';

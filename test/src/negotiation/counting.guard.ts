@@ -1,5 +1,5 @@
 import { type CanActivate, Injectable } from '@nestjs/common';
-import { CallLog } from './call-log.js';
+import { CallLog } from '../../support/call-log.js';
 
 /** A global guard that lets everything through and counts how often it ran (a rate limiter's view). */
 @Injectable()

@@ -1,7 +1,7 @@
 import { Controller, Get, type MessageEvent } from '@nestjs/common';
 import { type Observable, of } from 'rxjs';
 import { EventStream } from '../../../src/index.js';
-import { CallLog } from './call-log.js';
+import { CallLog } from '../../support/call-log.js';
 
 /** A plain handler declared before the stream of the same path. */
 @Controller('feed')

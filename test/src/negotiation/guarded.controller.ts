@@ -1,7 +1,7 @@
 import { Controller, Get, type MessageEvent, UseGuards } from '@nestjs/common';
 import { type Observable, of } from 'rxjs';
 import { EventStream } from '../../../src/index.js';
-import { CallLog } from './call-log.js';
+import { CallLog } from '../../support/call-log.js';
 import { Roles } from './roles.decorator.js';
 import { RolesGuard } from './roles.guard.js';
 

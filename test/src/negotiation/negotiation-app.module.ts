@@ -2,7 +2,7 @@ import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common
 import { APP_GUARD } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SseModule } from '../../../src/index.js';
-import { CallLog } from './call-log.js';
+import { CallLog } from '../../support/call-log.js';
 import { ChatController } from './chat.controller.js';
 import { CountingGuard } from './counting.guard.js';
 import { FeedController } from './feed.controller.js';

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
-import { CallLog } from './call-log.js';
+import { CallLog } from '../../support/call-log.js';
 import { Roles } from './roles.decorator.js';
 
 /** Lets a request through when its `x-role` header is one of the handler's `@Roles()`. */

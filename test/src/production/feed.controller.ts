@@ -1,7 +1,7 @@
 import { Controller, Param } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { EventStream, type SseEvent } from '../../../src/index.js';
-import { CallLog } from './call-log.js';
+import { CallLog } from '../../support/call-log.js';
 import { EventFeed } from './event-feed.js';
 
 /** `/feed/:name` streams the channel of that name, which the test drives. */

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { NEVER, type Observable } from 'rxjs';
 import { EventStream, type SseEvent } from '../../../src/index.js';
-import { CallLog } from './call-log.js';
+import { CallLog } from '../../support/call-log.js';
 
 /** Streams that stay open, and count every run of their handler. */
 @Controller('limits')

@@ -2,7 +2,7 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { SseModule, type SseModuleOptions } from '../../../src/index.js';
-import { CallLog } from './call-log.js';
+import { CallLog } from '../../support/call-log.js';
 import { EventFeed } from './event-feed.js';
 import { PullProbe } from './pull-probe.js';
 
