@@ -185,15 +185,16 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
   }
 
-  /** Ends the stream from the server side, with a `retry:` hint and an optional last event. */
-  endWithRetry(reason: CloseReason, retryMs: number, event?: SseEvent): void {
+  /**
+   * Ends the stream from the server side, with a `retry:` hint and, before it, an optional last
+   * event (already serialized, once for every stream it goes to).
+   */
+  endWithRetry(reason: CloseReason, retryMs: number, lastEvent = ''): void {
     if (this.state !== State.Open) {
       if (this.state === State.Starting) this.dispose(reason);
       return;
     }
-    let frame = event === undefined ? '' : serializeEvent(event);
-    frame += `${serializeRetry(retryMs)}\n`;
-    this.writeFrame(Buffer.from(frame));
+    this.writeFrame(Buffer.from(`${lastEvent}${serializeRetry(retryMs)}\n`));
     this.end(reason);
   }
 

@@ -99,8 +99,13 @@ export class StreamRegistry
   private lastFrame?: Buffer;
   private readonly settingsCache = new WeakMap<EventStreamOptions, StreamSettings>();
 
+  /** The shutdown event's frame, serialized at start-up: an invalid one fails `forRoot()`. */
+  private readonly shutdownFrame: string;
+
   constructor(@Inject(SSE_MODULE_OPTIONS) options: SseModuleOptions) {
     this.options = resolveOptions(options);
+    const { shutdownEvent } = this.options;
+    this.shutdownFrame = shutdownEvent === undefined ? '' : serializeEvent(shutdownEvent);
   }
 
   /** Counters for operators. */
@@ -124,10 +129,12 @@ export class StreamRegistry
    * jittered `retry:` hint and an optional last event. Returns how many it ended.
    */
   close(filter: (stream: StreamInfo) => boolean, options: CloseStreamsOptions = {}): number {
+    // Serialized once, and before any stream is touched: an invalid event ends none.
+    const lastEvent = options.event === undefined ? '' : serializeEvent(options.event);
     let count = 0;
     for (const connection of this.connections) {
       if (!this.announced.has(connection) || !filter(connection)) continue;
-      connection.endWithRetry('server', options.retryMs ?? this.jitteredRetry(), options.event);
+      connection.endWithRetry('server', options.retryMs ?? this.jitteredRetry(), lastEvent);
       count++;
     }
     return count;
@@ -181,6 +188,7 @@ export class StreamRegistry
   async beforeApplicationShutdown(): Promise<void> {
     // Nest closes the HTTP server next, and waits for every open response: end them first.
     this.shuttingDown = true;
+    const lastEvent = this.shutdownFrame;
     const flushing = new Set<ServerResponse>();
     const allFlushed: Array<Promise<void>> = [];
     for (const connection of this.connections) {
@@ -191,7 +199,7 @@ export class StreamRegistry
           new Promise((resolve) => res.once('close', () => resolve(void flushing.delete(res)))),
         );
       }
-      connection.endWithRetry('shutdown', this.jitteredRetry(), this.options.shutdownEvent);
+      connection.endWithRetry('shutdown', this.jitteredRetry(), lastEvent);
     }
     if (flushing.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
