@@ -25,6 +25,8 @@ export interface ConnectionOwner {
   frameOf(event: SseEvent): Buffer;
   /** Told of every change of a connection's queued bytes, for the global budget. */
   queuedBytesChanged(connection: EventStreamConnection, delta: number): void;
+  /** Who a request comes from (the `clientKey` option). */
+  clientKeyOf(request: IncomingMessage): string | undefined;
   written(events: number, bytes: number): void;
   dropped(events: number): void;
   closed(connection: EventStreamConnection, reason: CloseReason): void;
@@ -62,16 +64,25 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   private droppedSinceReset = 0;
   private drainWaiters?: Array<() => void>;
   private waitingForDrain = false;
+  private knownClientKey?: { value: string | undefined };
 
   constructor(
     readonly id: number,
     readonly request: IncomingMessage,
     readonly res: ServerResponse,
     readonly handler: string,
-    readonly clientKey: string | undefined,
+    /** The client key the per-client limit counted this stream under, if it did. */
+    readonly limitKey: string | undefined,
     readonly settings: StreamSettings,
     private readonly owner: ConnectionOwner,
   ) {}
+
+  get clientKey(): string | undefined {
+    if (this.knownClientKey === undefined) {
+      this.knownClientKey = { value: this.limitKey ?? this.owner.clientKeyOf(this.request) };
+    }
+    return this.knownClientKey.value;
+  }
 
   get path(): string {
     return this.request.url ?? '';

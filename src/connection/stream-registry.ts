@@ -152,7 +152,11 @@ export class StreamRegistry
       return;
     }
     const settings = this.settingsOf(request.route);
-    const clientKey = this.options.clientKey(req);
+    // Only computed up front when a per-client limit needs it (Express's req.ip is not free);
+    // otherwise a stream computes it on demand, for close() filters and presence.
+    const clientKey = Number.isFinite(this.options.maxConnectionsPerClient)
+      ? this.options.clientKey(req)
+      : undefined;
     const refusal = this.refusal(request.handler, clientKey, settings);
     if (refusal !== undefined) {
       this.refuse(req, res, refusal);
@@ -252,6 +256,10 @@ export class StreamRegistry
     }
   }
 
+  clientKeyOf(request: IncomingMessage): string | undefined {
+    return this.options.clientKey(request);
+  }
+
   written(events: number, bytes: number): void {
     this.counters.eventsWritten += events;
     this.counters.bytesWritten += bytes;
@@ -263,7 +271,7 @@ export class StreamRegistry
 
   closed(connection: EventStreamConnection, reason: CloseReason): void {
     if (!this.connections.delete(connection)) return;
-    this.unreserve(connection.handler, connection.clientKey);
+    this.unreserve(connection.handler, connection.limitKey);
     this.backlogged.delete(connection);
     if (reason === 'slow-client') this.counters.slowClientsClosed++;
     if (this.announced.has(connection)) {

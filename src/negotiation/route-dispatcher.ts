@@ -6,7 +6,7 @@ import vary from 'vary';
 import { StreamRegistry } from '../connection/stream-registry.js';
 import { InvalidStreamRouteError } from '../errors/invalid-stream-route.error.js';
 import { EVENT_STREAM_METADATA, STREAM_REGISTRY_KEY } from '../sse.constants.js';
-import { chooseHandler } from './choose-handler.js';
+import { chooseHandler, type HandlerChoice } from './choose-handler.js';
 
 type Next = (error?: unknown) => void;
 type RouteHandler = (req: IncomingMessage, res: ServerResponse, next?: Next) => unknown;
@@ -14,6 +14,7 @@ type RegisterRoute = (path: unknown, ...handlers: unknown[]) => unknown;
 type Adapter = Record<string | symbol, unknown>;
 
 const CAPTURING = Symbol.for('nestjs-event-stream.capturing-routes');
+const MAX_REMEMBERED_ACCEPTS = 256;
 
 interface Registration {
   method: string;
@@ -150,10 +151,21 @@ export class RouteDispatcher implements OnModuleInit {
   private dispatcher({ streams, plains }: RouteGroup): RouteHandler {
     const registry = this.registry;
     const hasPlain = plains.length > 0;
+    // Clients send a handful of distinct Accept headers: each is parsed once, not per request.
+    const choices = new Map<string | undefined, HandlerChoice>();
+    const choose = (accept: string | undefined): HandlerChoice => {
+      let choice = choices.get(accept);
+      if (choice === undefined) {
+        choice = chooseHandler(accept, hasPlain);
+        if (choices.size >= MAX_REMEMBERED_ACCEPTS) choices.clear();
+        choices.set(accept, choice);
+      }
+      return choice;
+    };
     return (req, res, next) => {
       // When the headers go out, after any @Header() or middleware set its own Vary.
       onHeaders(res, varyOnAccept);
-      switch (chooseHandler(req.headers.accept, hasPlain)) {
+      switch (choose(req.headers.accept)) {
         case 'stream':
           (req as IncomingMessage & { [STREAM_REGISTRY_KEY]?: StreamRegistry })[
             STREAM_REGISTRY_KEY
