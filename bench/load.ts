@@ -15,12 +15,28 @@ function stampReceipt(): void {
   receivedAt = Number(process.hrtime.bigint()) / 1000;
 }
 
-/** The window of sequence numbers being measured, and what was seen of it. */
-class Window {
+/**
+ * What the streams to one server port saw of a window (one group: every stream when there is
+ * one server, one group per instance when there are several).
+ */
+class Group {
   readonly latencies: Float64Array;
   deliveries = 0;
   firstSentAt = Infinity;
   lastReceivedAt = 0;
+
+  constructor(
+    readonly port: number,
+    readonly clients: number,
+    events: number,
+  ) {
+    this.latencies = new Float64Array(events * clients);
+  }
+}
+
+/** The window of sequence numbers being measured, and what was seen of it. */
+class Window {
+  readonly groups = new Map<number, Group>();
   wrongSize = 0;
   remaining = 0;
   closedEarly = 0;
@@ -32,12 +48,15 @@ class Window {
     readonly from: number,
     readonly to: number,
     readonly size: number,
-    clients: number,
+    tracked: Client[],
   ) {
-    this.latencies = new Float64Array((to - from) * clients);
-    this.remaining = clients;
+    const perPort = new Map<number, number>();
+    for (const c of tracked) perPort.set(c.port, (perPort.get(c.port) ?? 0) + 1);
+    for (const [port, n] of perPort) this.groups.set(port, new Group(port, n, to - from));
+    for (const c of tracked) c.group = this.groups.get(c.port);
+    this.remaining = tracked.length;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    if (clients === 0) this.resolveDone();
+    if (tracked.length === 0) this.resolveDone();
   }
 
   finish(): void {
@@ -52,7 +71,7 @@ const counters = { gaps: 0, duplicates: 0, malformed: 0, others: 0, malformedSam
 /** One SSE connection. */
 class Client implements SseResponseSink {
   readonly socket: Socket;
-  readonly reader = new SseResponseReader(this);
+  readonly reader: SseResponseReader;
   status = 0;
   /** The next sequence number expected. */
   next = 0;
@@ -61,17 +80,23 @@ class Client implements SseResponseSink {
   /** How the connection ended: 'fin' (clean end), 'reset', 'error: …', or '' while open. */
   ending = '';
   inWindow = false;
+  /** Where this stream's deliveries of the armed window are recorded. */
+  group: Group | undefined;
+  /** Gaps and duplicates over the stream's whole life (the counters are per window). */
+  anomalies = 0;
   readonly closed: Promise<void>;
   private headers?: (status: number) => void;
   private firstEvent?: () => void;
 
   constructor(
-    port: number,
+    readonly port: number,
     path: string,
     /** Not counted in measurements: the slow consumer. */
     readonly tracked: boolean,
     private readonly pauseAfterHeaders = false,
+    opaqueIds = false,
   ) {
+    this.reader = new SseResponseReader(this, opaqueIds);
     this.socket = connect({
       port,
       host: '127.0.0.1',
@@ -135,15 +160,18 @@ class Client implements SseResponseSink {
       this.next++;
     } else if (seq > this.next) {
       counters.gaps += seq - this.next;
+      this.anomalies++;
       this.next = seq + 1;
     } else {
       counters.duplicates++;
+      this.anomalies++;
     }
     const w = window;
     if (w !== undefined && this.inWindow && seq >= w.from && seq < w.to) {
-      w.latencies[w.deliveries++] = receivedAt - sentAt;
-      if (sentAt < w.firstSentAt) w.firstSentAt = sentAt;
-      w.lastReceivedAt = receivedAt;
+      const g = this.group!;
+      g.latencies[g.deliveries++] = receivedAt - sentAt;
+      if (sentAt < g.firstSentAt) g.firstSentAt = sentAt;
+      g.lastReceivedAt = receivedAt;
       if (dataLength !== w.size) w.wrongSize++;
       if (this.next >= w.to) {
         this.inWindow = false;
@@ -209,11 +237,13 @@ serveRpc({
     count: number;
     concurrency?: number;
     paused?: boolean;
+    /** The server chooses the ids (the hub): the sequence number is read from the data. */
+    opaqueIds?: boolean;
   }) {
     const started = performance.now();
     const statuses: Record<string, number> = {};
     await pool(args.count, args.concurrency ?? 200, async () => {
-      const client = new Client(args.port, args.path, !args.paused, args.paused);
+      const client = new Client(args.port, args.path, !args.paused, args.paused, args.opaqueIds);
       clients.push(client);
       const status = await client.waitForHeaders();
       statuses[status] = (statuses[status] ?? 0) + 1;
@@ -227,7 +257,7 @@ serveRpc({
     for (const c of clients) c.inWindow = false;
     counters.gaps = counters.duplicates = counters.malformed = counters.others = 0;
     counters.malformedSample = '';
-    window = new Window(args.from, args.to, args.size, tracked.length);
+    window = new Window(args.from, args.to, args.size, tracked);
     cpuAtArm = process.cpuUsage();
     for (const c of tracked) {
       c.inWindow = c.next < args.to;
@@ -248,17 +278,49 @@ serveRpc({
       c.inWindow = false;
     }
     window = undefined;
-    // In place: the window is done with, and a copy of a million latencies is not needed.
-    // oxlint-disable-next-line unicorn/no-array-sort
-    const sorted = w.latencies.subarray(0, w.deliveries).sort();
-    const seconds = (w.lastReceivedAt - w.firstSentAt) / 1e6;
+    const groups = [...w.groups.values()];
+    const firstSentAt = Math.min(...groups.map((g) => g.firstSentAt));
+    const summarize = (latencies: Float64Array, lastReceivedAt: number) => {
+      // In place: the window is done with, and a copy of a million latencies is not needed.
+      // oxlint-disable-next-line unicorn/no-array-sort
+      const sorted = latencies.sort();
+      const seconds = (lastReceivedAt - firstSentAt) / 1e6;
+      return {
+        deliveries: sorted.length,
+        seconds,
+        deliveriesPerSecond: sorted.length / seconds,
+        p50Ms: percentile(sorted, 50) / 1000,
+        p99Ms: percentile(sorted, 99) / 1000,
+        maxMs: (sorted[sorted.length - 1] ?? NaN) / 1000,
+      };
+    };
+    let all: Float64Array;
+    if (groups.length === 1) {
+      all = groups[0]!.latencies.subarray(0, groups[0]!.deliveries);
+    } else {
+      all = new Float64Array(groups.reduce((n, g) => n + g.deliveries, 0));
+      let at = 0;
+      for (const g of groups) {
+        all.set(g.latencies.subarray(0, g.deliveries), at);
+        at += g.deliveries;
+      }
+    }
+    // Per server port, when the streams went to several (before the merged array is sorted).
+    const byPort =
+      groups.length > 1
+        ? Object.fromEntries(
+            groups.map((g) => [
+              g.port,
+              {
+                clients: g.clients,
+                ...summarize(g.latencies.subarray(0, g.deliveries), g.lastReceivedAt),
+              },
+            ]),
+          )
+        : undefined;
     return {
-      deliveries: w.deliveries,
-      seconds,
-      deliveriesPerSecond: w.deliveries / seconds,
-      p50Ms: percentile(sorted, 50) / 1000,
-      p99Ms: percentile(sorted, 99) / 1000,
-      maxMs: (sorted[sorted.length - 1] ?? NaN) / 1000,
+      ...summarize(all, Math.max(...groups.map((g) => g.lastReceivedAt))),
+      byPort,
       loadCpuMs: (cpu.user + cpu.system) / 1000,
       wrongSize: w.wrongSize,
       closedEarly: w.closedEarly,
@@ -328,6 +390,27 @@ serveRpc({
       cyclesPerSecond: (args.cycles / ms) * 1000,
       loadCpuMs: (cpu.user + cpu.system) / 1000,
     };
+  },
+
+  /**
+   * Per server port: how many open, tracked streams got exactly the events 0 … expected − 1,
+   * each once and in order, over their whole life (not only the measured windows).
+   */
+  tally({ expected }: { expected: number }) {
+    const byPort: Record<
+      string,
+      { streams: number; exact: number; closed: number; sample?: string }
+    > = {};
+    for (const c of clients) {
+      if (!c.tracked) continue;
+      const t = (byPort[c.port] ??= { streams: 0, exact: 0, closed: 0 });
+      t.streams++;
+      if (c.ending !== '') t.closed++;
+      if (c.events === expected && c.next === expected && c.anomalies === 0) t.exact++;
+      else
+        t.sample ??= `events ${c.events}, next ${c.next}, gaps+duplicates ${c.anomalies}, ending '${c.ending}'`;
+    }
+    return byPort;
   },
 
   /** Closes every stream, and resolves once every socket closed. */

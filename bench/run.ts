@@ -2,14 +2,16 @@
  * Runs every scenario against the three servers and writes bench/RESULTS.md.
  *
  *   npx tsc -p bench/tsconfig.json && node bench/dist/bench/run.js [--quick] [--runs N]
- *       [--only fanout-small,fanout-large,idle,slow,churn] [--servers raw,builtin,ours]
- *       [--out path]
+ *       [--only fanout-small,fanout-large,idle,slow,churn,hub-memory,hub-redis,hub-cross]
+ *       [--servers raw,builtin,ours] [--out path]
+ *   node bench/dist/bench/run.js --hub     # the hub group alone (memory, Redis, 2 instances);
+ *                                          # its section of RESULTS.md is replaced in place
  *
  * Each run of a scenario starts a fresh server pinned to core 0 and a fresh load generator
  * pinned to core 1; both are stopped by PID when the run ends, whatever happened.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +24,21 @@ import {
   SERVER_LABELS,
   type ServerKey,
 } from './lib/report.js';
+import {
+  HUB_BEGIN,
+  HUB_END,
+  HUB_LABELS,
+  type HubOutcome,
+  type HubResults,
+  renderHubSection,
+} from './lib/hub-report.js';
+import {
+  hubFanout,
+  type HubInstance,
+  type HubResult,
+  type HubVariant,
+} from './lib/hub-scenarios.js';
+import { connectRedisAdmin, type RedisAdmin } from './lib/redis-admin.js';
 import { RpcChild } from './lib/rpc.js';
 import {
   churn,
@@ -50,6 +67,12 @@ const { values: flags } = parseArgs({
     retries: { type: 'string' },
     /** Extra Node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
     'server-flags': { type: 'string' },
+    /** The hub group alone: hub-memory, hub-redis, hub-cross. */
+    hub: { type: 'boolean', default: false },
+    /** Redis for the hub group (127.0.0.1 only). */
+    'redis-url': { type: 'string' },
+    /** The core of instance B in the cross-instance variant (A is on the servers' core). */
+    'hub-b-core': { type: 'string' },
   },
 });
 
@@ -77,7 +100,20 @@ const RETRY_BUDGET_MS = 6 * 60_000;
 const RETRIED = new Set<ScenarioKey>(['fanout-small', 'fanout-large', 'churn']);
 const retries = Number(flags.retries ?? 2);
 const ALL_SCENARIOS: ScenarioKey[] = ['fanout-small', 'fanout-large', 'idle', 'slow', 'churn'];
-const scenarios = (flags.only?.split(',') ?? ALL_SCENARIOS) as ScenarioKey[];
+const HUB_VARIANTS: HubVariant[] = ['hub-memory', 'hub-redis', 'hub-cross'];
+/**
+ * Whether a run without --only or --hub includes the hub group. It adds about 2.5 minutes
+ * (3 runs of 3 variants, ~15 s each) to the ~6 of the other scenarios.
+ */
+const HUB_IN_FULL_RUN = true;
+const requested =
+  flags.only?.split(',') ??
+  (flags.hub ? HUB_VARIANTS : [...ALL_SCENARIOS, ...(HUB_IN_FULL_RUN ? HUB_VARIANTS : [])]);
+const scenarios = requested.filter((s) => !HUB_VARIANTS.includes(s as HubVariant)) as ScenarioKey[];
+const hubVariants = requested.filter((s) => HUB_VARIANTS.includes(s as HubVariant)) as HubVariant[];
+const redisUrl = flags['redis-url'] ?? 'redis://127.0.0.1:6379';
+/** Every Redis key this process makes starts with this. */
+const runKeyPrefix = `bench:hub:${process.pid}-${Date.now().toString(36)}-`;
 const servers = (flags.servers?.split(',') ?? ['raw', 'builtin', 'ours']) as ServerKey[];
 const outFile = resolve(
   flags.out ?? join(benchDir, flags.quick ? 'RESULTS.quick.md' : 'RESULTS.md'),
@@ -90,6 +126,12 @@ const SCRIPTS: Record<ServerKey, string> = {
 };
 
 for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) fail(`unknown scenario "${s}"`);
+if (flags.hub && flags.only !== undefined) fail('--hub and --only: choose one');
+try {
+  if (new URL(redisUrl).hostname !== '127.0.0.1') fail(`--redis-url: 127.0.0.1 only (${redisUrl})`);
+} catch {
+  fail(`--redis-url: not a URL (${redisUrl})`);
+}
 for (const s of servers) if (!(s in SCRIPTS)) fail(`unknown server "${s}" (raw, builtin, ours)`);
 if (!(runs >= 1)) fail('--runs must be at least 1');
 
@@ -113,6 +155,10 @@ if (shell('command -v taskset') === '') {
 }
 const cores = availableParallelism();
 const [serverCore, loadCore] = cores >= 2 ? [0, 1] : [0, 0];
+const hubBCore = Number(flags['hub-b-core'] ?? serverCore);
+if (!(Number.isInteger(hubBCore) && hubBCore >= 0 && hubBCore < cores)) {
+  fail(`--hub-b-core: a core from 0 to ${cores - 1}`);
+}
 if (cores < 2) console.error('bench: one CPU only: server and load generator share core 0.');
 const hardFiles = Number(shell('ulimit -Hn')) || 0;
 const neededFiles = (scenarios.includes('idle') ? sizes.idle : sizes.clients) + 500;
@@ -132,12 +178,14 @@ async function start(
   script: string,
   core: number,
   nodeFlags: string[],
+  env?: Record<string, string>,
 ): Promise<RpcChild> {
   const child = await RpcChild.start({
     name,
     script: join(here, script),
     core,
     nodeFlags,
+    env,
     raiseFileLimit: true,
     log,
   });
@@ -150,10 +198,19 @@ async function stopAll(): Promise<void> {
   await Promise.all([...live].map((child) => child.stop()));
 }
 
+let redisAdmin: RedisAdmin | undefined;
+
+/** Deletes every key this process made in Redis (each run deletes its own as it ends, too). */
+async function deleteRunKeys(): Promise<number> {
+  return (await redisAdmin?.deleteKeys(runKeyPrefix).catch(() => 0)) ?? 0;
+}
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     console.error(`bench: ${signal}, stopping ${live.size} process(es)`);
-    void stopAll().then(() => process.exit(130));
+    void stopAll()
+      .then(deleteRunKeys)
+      .then(() => process.exit(130));
   });
 }
 
@@ -271,24 +328,213 @@ for (const scenario of scenarios) {
     }
   }
 }
+// --- the hub group ---------------------------------------------------------------------
+
+const hubSizes = flags.quick ? { clients: 200, events: 200 } : { clients: 1000, events: 200 };
+const hubResults: HubResults = {};
+
+async function hubSession(variant: HubVariant, keyPrefix: string): Promise<HubResult> {
+  const serverFlags = ['--expose-gc', ...(flags['server-flags']?.split(' ').filter(Boolean) ?? [])];
+  const env: Record<string, string> =
+    variant === 'hub-memory'
+      ? { BENCH_HUB_BROKER: 'memory' }
+      : {
+          BENCH_HUB_BROKER: 'redis',
+          BENCH_HUB_REDIS_URL: redisUrl,
+          BENCH_HUB_KEY_PREFIX: keyPrefix,
+        };
+  const plan =
+    variant === 'hub-cross'
+      ? [
+          { name: 'A', core: serverCore },
+          { name: 'B', core: hubBCore },
+        ]
+      : [{ name: 'A', core: serverCore }];
+  const instances: HubInstance[] = [];
+  let loadProcess: RpcChild | undefined;
+  try {
+    for (const p of plan) {
+      const rpc = await start(`hub ${p.name}`, 'servers/nest-hub.js', p.core, serverFlags, env);
+      instances.push({ name: p.name, rpc, port: rpc.port!, core: p.core });
+    }
+    loadProcess = await start('load', 'load.js', loadCore, ['--max-old-space-size=2048']);
+    const crashed = Promise.race(
+      instances.map((i) =>
+        i.rpc.exited.then((code) => {
+          throw new Error(`hub instance ${i.name} exited during the run (code ${code})`);
+        }),
+      ),
+    );
+    crashed.catch(() => undefined);
+    const admin = redisAdmin;
+    return await Promise.race([
+      hubFanout(
+        {
+          instances,
+          load: loadProcess,
+          redisSample:
+            variant === 'hub-memory' || admin === undefined ? undefined : () => admin.sample(),
+        },
+        variant,
+        { clients: hubSizes.clients, events: hubSizes.events, size: 100 },
+      ),
+      crashed,
+    ]);
+  } finally {
+    await loadProcess?.stop();
+    await Promise.all(instances.map((i) => i.rpc.stop()));
+  }
+}
+
+/** Cores other work used during a hub run's measurement (redis-server excluded). */
+const hubOthers = (o: HubOutcome) => ('error' in o ? 0 : Math.max(0, o.cpu.others));
+
+function hubSummary(r: HubResult): string {
+  const m = r.measured;
+  const parts =
+    r.instances.length > 1
+      ? m.perInstance
+          .map(
+            (v, i) =>
+              `${r.instances[i]!.name} ${n(v.deliveriesPerSecond)}/s p50 ${n(v.p50Ms, 2)} p99 ${n(v.p99Ms, 2)}`,
+          )
+          .join('; ')
+      : '';
+  const exact = r.tally.map((t) => `${t.exact}/${t.streams}`).join(' + ');
+  return (
+    `${n(m.all.deliveriesPerSecond)} deliveries/s, p50 ${n(m.all.p50Ms, 2)} ms, p99 ${n(m.all.p99Ms, 2)} ms` +
+    (parts ? ` (${parts})` : '') +
+    ` (awaited: ${n(r.awaited.all.deliveriesPerSecond)} deliveries/s, p50 ${n(r.awaited.all.p50Ms, 2)}, p99 ${n(r.awaited.all.p99Ms, 2)} ms; paced: p50 ${n(r.paced.all.p50Ms, 2)}, p99 ${n(r.paced.all.p99Ms, 2)} ms), server CPU ${n(r.serverCpuUsPerDelivery, 2)} µs/delivery` +
+    (Number.isFinite(r.redisCpuUsPerEvent)
+      ? `, redis ${n(r.redisCpuUsPerEvent, 1)} µs/event, ${n(r.redisCommandsPerEvent, 1)} (awaited: ${n(r.redisCommandsPerEventAwaited, 1)}) commands/event`
+      : '') +
+    ` (cores: servers ${n(r.cpu.servers, 2)}, load ${n(r.cpu.load, 2)}, redis ${n(r.cpu.redis, 2)}, others ${n(r.cpu.others, 2)}), exactly once: ${exact}` +
+    `, publish errors ${n(r.measured.published.publishErrors ?? 0)}`
+  );
+}
+
+if (hubVariants.length > 0) {
+  if (hubVariants.some((v) => v !== 'hub-memory')) {
+    try {
+      redisAdmin = await connectRedisAdmin(redisUrl);
+    } catch (error) {
+      console.error(
+        `bench: Redis at ${redisUrl} is unreachable (${(error as Error).message}): the Redis variants fail`,
+      );
+    }
+  }
+  for (let run = 1; run <= runs; run++) {
+    for (const variant of hubVariants) {
+      let kept: HubOutcome | undefined;
+      let attempts = 0;
+      for (let attempt = 1; attempt <= 1 + retries; attempt++) {
+        attempts = attempt;
+        const started = performance.now();
+        const keyPrefix = `${runKeyPrefix}${variant}-${run}-${attempt}:`;
+        let outcome: HubOutcome;
+        try {
+          if (variant !== 'hub-memory' && redisAdmin === undefined) {
+            throw new Error(`Redis at ${redisUrl} is unreachable`);
+          }
+          outcome = await hubSession(variant, keyPrefix);
+        } catch (error) {
+          outcome = { error: error instanceof Error ? error.message : String(error) };
+        }
+        if (variant !== 'hub-memory' && redisAdmin !== undefined) {
+          const deleted = await redisAdmin.deleteKeys(keyPrefix).catch(() => NaN);
+          const left = (await redisAdmin.keys(keyPrefix).catch(() => [])).length;
+          if (!('error' in outcome)) outcome.redisKeys = { deleted, left, prefix: keyPrefix };
+        }
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        const line = 'error' in outcome ? `FAILED: ${outcome.error}` : hubSummary(outcome);
+        const tries = attempt > 1 ? ` attempt ${attempt}` : '';
+        console.error(
+          `bench: hub run ${run}/${runs}${tries} ${HUB_LABELS[variant]} (${seconds} s): ${line}`,
+        );
+        if (kept === undefined || hubOthers(outcome) < hubOthers(kept)) kept = outcome;
+        if (
+          'error' in outcome ||
+          !(hubOthers(outcome) > maxOthers) ||
+          performance.now() - benchStarted > RETRY_BUDGET_MS
+        ) {
+          break;
+        }
+        if (attempt <= retries) {
+          console.error(
+            `bench: other work used ${hubOthers(outcome).toFixed(2)} cores during that run (> ${maxOthers}): running it again`,
+          );
+        }
+      }
+      if (!('error' in kept!)) kept!.attempts = attempts;
+      (hubResults[variant] ??= []).push(kept!);
+    }
+  }
+}
+
 await stopAll();
+const strayKeys = await deleteRunKeys();
+if (strayKeys > 0) console.error(`bench: deleted ${strayKeys} Redis key(s) left by failed runs`);
+await redisAdmin?.close();
 
 const gitHead = shell(`git -C "${repoDir}" rev-parse --short HEAD`);
 const srcDirty = shell(`git -C "${repoDir}" status --porcelain -- src`) !== '';
+const environment = [
+  `${startedAt.toISOString()}, ${((performance.now() - benchStarted) / 1000).toFixed(0)} s in all`,
+  `Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores; load average ${loadBefore} before, ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} after (the machine is shared)`,
+  `library source: commit ${gitHead || 'unknown'}${srcDirty ? ' plus uncommitted changes in src/' : ''}`,
+  `command: \`${['node', relative(repoDir, fileURLToPath(import.meta.url)), ...process.argv.slice(2)].join(' ')}\``,
+];
+const hubSection =
+  hubVariants.length === 0
+    ? ''
+    : renderHubSection(hubResults, {
+        clients: hubSizes.clients,
+        events: hubSizes.events,
+        runs,
+        cores: { a: serverCore, b: hubBCore, load: loadCore },
+        environment: [
+          ...environment,
+          ...(redisAdmin ? [`Redis ${redisAdmin.version} at ${redisUrl}`] : []),
+        ],
+      });
+
+if (scenarios.length === 0) {
+  // The hub group alone: its section of the existing report is replaced (or added at the end),
+  // and the rest of the report is kept as it is.
+  const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
+  const begin = previous.indexOf(HUB_BEGIN);
+  const end = previous.indexOf(HUB_END);
+  const merged =
+    begin !== -1 && end > begin
+      ? previous.slice(0, begin) + hubSection + previous.slice(end + HUB_END.length + 1)
+      : (previous === '' ? '' : previous.replace(/\n*$/, '\n\n')) + hubSection;
+  writeFileSync(outFile, merged);
+  const jsonFile = join(here, '..', 'results.json');
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>;
+  } catch {
+    // none yet
+  }
+  writeFileSync(jsonFile, JSON.stringify({ ...json, hub: hubResults }, null, 2));
+  console.log(hubSection);
+  console.error(`bench: wrote the hub section of ${relative(process.cwd(), outFile)}`);
+  process.exit(0);
+}
+
 const report = renderReport(results, {
   title: flags.quick ? 'Benchmark results (quick run)' : 'Benchmark results',
   sizes,
   runs,
-  environment: [
-    `${startedAt.toISOString()}, ${((performance.now() - benchStarted) / 1000).toFixed(0)} s in all`,
-    `Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores; load average ${loadBefore} before, ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')} after (the machine is shared)`,
-    `library source: commit ${gitHead || 'unknown'}${srcDirty ? ' plus uncommitted changes in src/' : ''}`,
-    `command: \`${['node', relative(repoDir, fileURLToPath(import.meta.url)), ...process.argv.slice(2)].join(' ')}\``,
-  ],
+  environment,
 });
-writeFileSync(outFile, report);
-writeFileSync(join(here, '..', 'results.json'), JSON.stringify(results, null, 2));
-console.log(report);
+const fullReport = hubSection === '' ? report : `${report}\n${hubSection}`;
+writeFileSync(outFile, fullReport);
+writeFileSync(
+  join(here, '..', 'results.json'),
+  JSON.stringify(hubVariants.length ? { ...results, hub: hubResults } : results, null, 2),
+);
+console.log(fullReport);
 console.error(`bench: wrote ${relative(process.cwd(), outFile)}`);

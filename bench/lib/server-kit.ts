@@ -9,8 +9,13 @@ import { announceReady, serveRpc } from './rpc.js';
 export interface BenchServer {
   /** The listening HTTP server, whose sockets are counted. */
   readonly http: Server;
-  /** Sends one event to every open stream of `/events` (and of `/churn`). */
-  publish(event: BenchEvent): void;
+  /**
+   * Sends one event to every open stream of `/events` (and of `/churn`). A server may return
+   * a promise (the hub's `publish()`): it is not awaited before the next event, as a producer
+   * that publishes from I/O does not wait either, but the `publish` command resolves only once
+   * every one has settled, and reports those that failed.
+   */
+  publish(event: BenchEvent): void | Promise<unknown>;
   /** Streams subscribed right now. */
   subscribers(): number;
   /** Server-specific counters (e.g. the library's own stats). */
@@ -28,6 +33,11 @@ export interface PublishArgs {
   intervalMs?: number;
   /** Sample the RSS while publishing, for the peak, and note when a stream goes away. */
   watch?: boolean;
+  /**
+   * Await each publish's promise before the next event (a producer that awaits
+   * `hub.publish()`): no event waits behind the ones before it.
+   */
+  awaitEach?: boolean;
 }
 
 export interface PublishResult {
@@ -35,6 +45,11 @@ export interface PublishResult {
   peakRss: number;
   /** The first sequence number published after a subscriber went away (watch only). */
   firstSeqAfterDrop?: number;
+  /** Publishes whose promise rejected (servers whose `publish` returns one). */
+  publishErrors?: number;
+  publishErrorSample?: string;
+  /** Until every publish promise settled (servers whose `publish` returns one). */
+  settledMs?: number;
 }
 
 /** What the `stats` command answers. */
@@ -113,6 +128,9 @@ export function runBenchServer(server: BenchServer, port: number): void {
         : undefined;
       const subscribersAtStart = server.subscribers();
       let firstSeqAfterDrop: number | undefined;
+      let pending: Array<Promise<unknown>> | undefined;
+      let publishErrors = 0;
+      let publishErrorSample: string | undefined;
       const started = performance.now();
       for (let i = 0; i < count;) {
         if (
@@ -123,7 +141,15 @@ export function runBenchServer(server: BenchServer, port: number): void {
           firstSeqAfterDrop = first + i;
         }
         for (let k = 0; k < perTick && i < count; k++, i++) {
-          server.publish(makeEvent(first + i, size));
+          const settled = server.publish(makeEvent(first + i, size));
+          if (settled !== undefined) {
+            const counted = settled.catch((error: unknown) => {
+              publishErrors++;
+              publishErrorSample ??= error instanceof Error ? error.message : String(error);
+            });
+            if (args.awaitEach) await counted;
+            else (pending ??= []).push(counted);
+          }
         }
         if (args.intervalMs !== undefined) {
           // Paced from the start, so that a late timer does not slow the rate down.
@@ -135,9 +161,23 @@ export function runBenchServer(server: BenchServer, port: number): void {
         }
       }
       const publishMs = performance.now() - started;
+      if (pending === undefined && !args.awaitEach) {
+        if (sampler !== undefined) clearInterval(sampler);
+        peakRss = Math.max(peakRss, process.memoryUsage.rss());
+        return { publishMs, peakRss, firstSeqAfterDrop };
+      }
+      await Promise.all(pending ?? []);
+      const settledMs = performance.now() - started;
       if (sampler !== undefined) clearInterval(sampler);
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
-      return { publishMs, peakRss, firstSeqAfterDrop };
+      return {
+        publishMs,
+        peakRss,
+        firstSeqAfterDrop,
+        publishErrors,
+        publishErrorSample,
+        settledMs,
+      };
     },
 
     stats({ collect }: { collect?: boolean }): ServerStats {

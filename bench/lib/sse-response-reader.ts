@@ -41,7 +41,15 @@ export class SseResponseReader {
   private sizeText = '';
   private pending: Buffer | undefined;
 
-  constructor(private readonly sink: SseResponseSink) {}
+  /**
+   * With `opaqueIds`, the `id` is whatever the server chose (the hub's ids: `<epoch>-<n>` in
+   * memory, Redis stream ids on Redis): it must be there and not empty, and the sequence
+   * number is taken from the data alone.
+   */
+  constructor(
+    private readonly sink: SseResponseSink,
+    private readonly opaqueIds = false,
+  ) {}
 
   push(buffer: Buffer): void {
     let body = buffer;
@@ -160,14 +168,18 @@ export class SseResponseReader {
       } else if (first === 0x69 && data[line + 1] === 0x64 && data[line + 2] === 0x3a) {
         let i = line + 3;
         if (data[i] === SPACE) i++;
-        id = 0;
-        for (; i < lf; i++) id = id * 10 + data[i]! - 48;
+        if (this.opaqueIds) {
+          id = lf > i ? -2 : -1;
+        } else {
+          id = 0;
+          for (; i < lf; i++) id = id * 10 + data[i]! - 48;
+        }
       }
       line = lf + 1;
     }
     if (dataLength === -1) {
       this.sink.onOther(data.toString('utf8', start, end));
-    } else if (id !== seq || !(sentAt > 0)) {
+    } else if ((this.opaqueIds ? id !== -2 : id !== seq) || !(sentAt > 0)) {
       this.sink.onMalformed(
         `id ${id} and data "${data.toString('latin1', start, Math.min(end, start + 60))}…" disagree`,
       );

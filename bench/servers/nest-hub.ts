@@ -1,0 +1,157 @@
+/**
+ * nestjs-event-stream's hub: `@EventStream('events')` returning `hub.stream('bench')`, and every
+ * event published with `hub.publish('bench', data)`. The broker comes from the environment
+ * (bench/run.ts sets it):
+ *
+ * - `BENCH_HUB_BROKER=memory` (default): `memoryBroker()`, one process.
+ * - `BENCH_HUB_BROKER=redis`: `redisBroker({ url: BENCH_HUB_REDIS_URL, keyPrefix:
+ *   BENCH_HUB_KEY_PREFIX })`; several of these processes with the same prefix share the
+ *   channel through Redis.
+ *
+ * The same module settings as servers/nest-event-stream.ts (no heartbeat, 1 MiB budget per
+ * connection, closed past it). The hub gives every event its own id (`<epoch>-<n>` in memory, a
+ * Redis stream id on Redis): the sequence number the load generator checks is in the data.
+ *
+ * GET /events: the stream.
+ */
+import 'reflect-metadata';
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
+import {
+  type BrokerSubscription,
+  EventStream,
+  type HubStream,
+  memoryBroker,
+  redisBroker,
+  type SseBroker,
+  SseHub,
+  type StoredEvent,
+  SseModule,
+  StreamRegistry,
+} from '../../src/index.js';
+import { portFromArgs, runBenchServer } from '../lib/server-kit.js';
+
+const CHANNEL = 'bench';
+const brokerKind = process.env.BENCH_HUB_BROKER ?? 'memory';
+if (brokerKind !== 'memory' && brokerKind !== 'redis') {
+  throw new Error(`BENCH_HUB_BROKER: "memory" or "redis", not "${brokerKind}"`);
+}
+
+/**
+ * The broker hop of every event, in µs: from its send time (in its data, stamped just before
+ * `hub.publish()`, on the monotonic clock every process of the machine shares) to the first
+ * call of a hub listener in this process: what the broker adds before the fan-out starts. On
+ * instance B of the cross-instance variant, from A's publish to B's reader. Taken (and
+ * emptied) by each `stats` command.
+ */
+let hops: number[] = [];
+let lastEvent: unknown;
+
+function noteHop(event: StoredEvent): void {
+  if (event === lastEvent) return;
+  // Once per event: each listener gets the very same object.
+  lastEvent = event;
+  const data = String(event.data);
+  const from = data.indexOf(' ') + 1;
+  hops.push(
+    Number(process.hrtime.bigint() / 1000n) - Number(data.slice(from, data.indexOf(' ', from))),
+  );
+}
+
+/**
+ * The broker, with a count of the subscriptions that are live: subscribed, and `ready` (on
+ * Redis, once the instance knows where the channel's log ends, every later event reaches
+ * them). The benchmark publishes once every stream is counted here, so that no stream can
+ * miss the first event. Events go from the broker to the hub's listeners untouched; a
+ * listener notes the broker hop first (one comparison per delivery, one clock read per event).
+ */
+function counted(inner: SseBroker): { broker: SseBroker; live: () => number } {
+  let live = 0;
+  const broker: SseBroker = {
+    connect: () => inner.connect(),
+    publish: (channel, event) => inner.publish(channel, event),
+    subscribe(channel, hubListener): BrokerSubscription {
+      const subscription = inner.subscribe(channel, (event) => {
+        noteHop(event);
+        hubListener(event);
+      });
+      let state: 'waiting' | 'live' | 'gone' = 'waiting';
+      subscription.ready.then(
+        () => {
+          if (state === 'waiting') {
+            state = 'live';
+            live++;
+          }
+        },
+        () => undefined,
+      );
+      return {
+        ready: subscription.ready,
+        unsubscribe() {
+          if (state === 'live') live--;
+          state = 'gone';
+          subscription.unsubscribe();
+        },
+      };
+    },
+    readAfter: (channel, afterId, limit) => inner.readAfter(channel, afterId, limit),
+    latestId: (channel) => inner.latestId(channel),
+    compareIds: (a, b) => inner.compareIds(a, b),
+    close: () => inner.close(),
+  };
+  return { broker, live: () => live };
+}
+
+const { broker, live } = counted(
+  brokerKind === 'redis'
+    ? redisBroker({
+        url: process.env.BENCH_HUB_REDIS_URL ?? 'redis://127.0.0.1:6379',
+        keyPrefix: process.env.BENCH_HUB_KEY_PREFIX ?? `bench:hub:${process.pid}:`,
+      })
+    : memoryBroker(),
+);
+
+@Controller()
+class HubController {
+  constructor(private readonly hub: SseHub) {}
+
+  @EventStream('events')
+  events(): HubStream {
+    return this.hub.stream(CHANNEL);
+  }
+}
+
+@Module({
+  imports: [
+    SseModule.forRoot({
+      heartbeatMs: 0,
+      maxBufferedBytes: 1024 * 1024,
+      slowClientPolicy: 'close',
+      broker,
+    }),
+  ],
+  controllers: [HubController],
+})
+class HubModule {}
+
+const app = await NestFactory.create(HubModule, { logger: ['error', 'warn'] });
+const port = portFromArgs();
+await app.listen(port, '127.0.0.1');
+const http = app.getHttpServer() as Server;
+const address = http.address();
+const hub = app.get(SseHub);
+const registry = app.get(StreamRegistry);
+runBenchServer(
+  {
+    http,
+    publish: (event) => hub.publish(CHANNEL, event.data),
+    subscribers: live,
+    extra: () => {
+      const taken = hops;
+      hops = [];
+      return { broker: brokerKind, ...registry.stats(), hopsUs: taken };
+    },
+  },
+  typeof address === 'object' && address !== null ? address.port : port,
+);
