@@ -50,6 +50,8 @@ interface ChannelState {
 }
 
 const ZERO_ID = '0-0';
+/** Events of one XREAD reply fanned out per turn of the event loop. */
+const DELIVER_PER_TURN = 4;
 const LIVE_STATUSES = new Set(['connecting', 'connect', 'ready']);
 
 interface StreamInfo {
@@ -345,7 +347,7 @@ class RedisBroker implements SseBroker {
           ...active.map(([, state]) => state.lastId!),
         )) as Array<[string, Array<[string, string[]]>]> | null;
         this.readingVersion = -1;
-        if (reply !== null) this.deliver(reply);
+        if (reply !== null) await this.deliver(reply);
       } catch (error) {
         this.readingVersion = -1;
         if (this.closed) return;
@@ -362,23 +364,33 @@ class RedisBroker implements SseBroker {
     }
   }
 
-  private deliver(reply: Array<[string, Array<[string, string[]]>]>): void {
+  private async deliver(reply: Array<[string, Array<[string, string[]]>]>): Promise<void> {
+    let sinceYield = 0;
     for (const [key, entries] of reply) {
       const channel = key.slice(this.keyPrefix.length);
-      const state = this.channels.get(channel);
-      if (state === undefined || state.key !== key) continue;
       for (const [id, fields] of entries) {
+        // A reply can hold many events (the reader catching up): the sockets get each one's
+        // bytes before the next is fanned out, instead of all of them after the whole reply.
+        if (sinceYield++ === DELIVER_PER_TURN) {
+          sinceYield = 1;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        const state = this.channels.get(channel);
+        if (state === undefined || state.key !== key) break;
         if (state.lastId !== undefined && this.compareIds(id, state.lastId) <= 0) continue;
         state.lastId = id;
         const event = this.toEvent(channel, id, fields);
         for (const listener of state.listeners) listener(event);
+        this.settlePending(state, id);
       }
-      const delivered = state.lastId!;
-      for (let i = state.pending.length - 1; i >= 0; i--) {
-        if (this.compareIds(state.pending[i]!.id, delivered) <= 0) {
-          state.pending[i]!.resolve();
-          state.pending.splice(i, 1);
-        }
+    }
+  }
+
+  private settlePending(state: ChannelState, delivered: string): void {
+    for (let i = state.pending.length - 1; i >= 0; i--) {
+      if (this.compareIds(state.pending[i]!.id, delivered) <= 0) {
+        state.pending[i]!.resolve();
+        state.pending.splice(i, 1);
       }
     }
   }
