@@ -437,16 +437,18 @@ class RedisBroker implements SseBroker {
   }
 
   /**
-   * Trimming removes the oldest entries, so a position can be resumed from when nothing was
-   * ever removed, or when its own entry is still there (everything after it is, then). An entry
-   * trimmed away is not resumed from, even in the rare case where nothing newer was trimmed:
-   * Redis does not record which ids trimming removed (`max-deleted-entry-id` is XDEL's only).
+   * A client's position can be resumed from when its own entry is still in the stream:
+   * trimming removes the oldest entries, so everything after it is there too. (The newest id
+   * is a position even once trimmed: nothing comes after it.) An id whose entry is not there
+   * is not resumed from — trimmed away, or from another store, even one that looks like a
+   * Redis id — although nothing newer may have been trimmed: Redis does not record which ids
+   * trimming removed (`max-deleted-entry-id` is XDEL's only). With no position at all, the
+   * whole stream is a resume only if nothing was ever removed from it.
    */
   private async resumableFrom(key: string, from: string, info: StreamInfo): Promise<boolean> {
+    if (from === ZERO_ID) return info.entriesAdded === info.length;
     const newest = this.compareIds(from, info.lastGeneratedId);
-    if (newest > 0) return false;
-    if (newest === 0 || info.entriesAdded === info.length) return true;
-    if (from === ZERO_ID) return false;
+    if (newest >= 0) return newest === 0;
     const own = await this.requireClient().xrange(key, from, from);
     return own.length === 1;
   }

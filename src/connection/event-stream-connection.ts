@@ -103,7 +103,8 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
    * headers and what the source already emitted.
    */
   start(attach: SourceAttacher, jitter: () => number): void {
-    this.res.once('close', this.onClose);
+    // `on`, not `once` (which wraps the listener): dispose() removes it either way.
+    this.res.on('close', this.onClose);
     this.hold = attach(this);
     if (this.startError !== undefined) {
       const error = this.startError;
@@ -277,7 +278,10 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     this.compactQueue();
   }
 
-  private readonly onDrain = (): void => {
+  /** Made on the first backpressure only: an idle connection never needs it. */
+  private drainListener?: () => void;
+
+  private onDrain(): void {
     this.waitingForDrain = false;
     if (this.state !== State.Open) return;
     let full = false;
@@ -309,12 +313,12 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     } else {
       this.releaseDrainWaiters();
     }
-  };
+  }
 
   private awaitDrain(): void {
     if (!this.waitingForDrain) {
       this.waitingForDrain = true;
-      this.res.once('drain', this.onDrain);
+      this.res.once('drain', (this.drainListener ??= () => this.onDrain()));
     }
   }
 
@@ -345,7 +349,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     if (this.state === State.Closed) return;
     this.state = State.Closed;
     this.res.off('close', this.onClose);
-    if (this.waitingForDrain) this.res.off('drain', this.onDrain);
+    if (this.waitingForDrain) this.res.off('drain', this.drainListener!);
     if (this.heartbeatGroup !== undefined)
       this.owner.heartbeat.leave(this, this.settings.heartbeatMs);
     if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);

@@ -646,6 +646,8 @@ describe.each(BROKERS)('SseHub on the $name broker', (kind) => {
     const unknownIds: Array<[string, string[], (history: Published[], other: string) => string]> = [
       ['a malformed id', ['news'], () => 'garbage'],
       ['an id of another broker instance', ['news'], (_history, other) => other],
+      // Valid Redis syntax, an entry this stream never had (a memory epoch can be all digits).
+      ['an id that looks like a Redis id but was never here', ['news'], () => '12345678-1'],
       ['an id from the future', ['news'], (history) => kind.futureOf(history.at(-1)!.id)],
       ['a cursor of the wrong length', ['news', 'sport'], (history) => history.at(-1)!.id],
       ['a single-channel id split in two', ['news'], (history) => `${history[0]!.id},`],
