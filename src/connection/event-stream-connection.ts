@@ -27,7 +27,8 @@ export interface ConnectionOwner {
   queuedBytesChanged(connection: EventStreamConnection, delta: number): void;
   /** Who a request comes from (the `clientKey` option). */
   clientKeyOf(request: IncomingMessage): string | undefined;
-  written(events: number, bytes: number): void;
+  /** One event's frame of `bytes` went to the socket, for the stats. */
+  eventWritten(bytes: number): void;
   dropped(events: number): void;
   closed(connection: EventStreamConnection, reason: CloseReason): void;
 }
@@ -228,7 +229,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   }
 
   private writeEvent(frame: Buffer): void {
-    this.owner.written(1, frame.length);
+    this.owner.eventWritten(frame.length);
     this.writeFrame(frame);
   }
 
@@ -353,9 +354,11 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     if (this.heartbeatGroup !== undefined)
       this.owner.heartbeat.leave(this, this.settings.heartbeatMs);
     if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
-    if (this.queuedBytes > 0) this.owner.queuedBytesChanged(this, -this.queuedBytes);
+    const queued = this.queuedBytes;
     this.queue = undefined;
     this.queuedBytes = 0;
+    // Told with the queue already empty, so the registry drops it from its backlogged set.
+    if (queued > 0) this.owner.queuedBytesChanged(this, -queued);
     this.early = undefined;
     this.releaseDrainWaiters();
     // Releases the source at once (a no-op from inside its own complete or error).

@@ -260,8 +260,8 @@ export class StreamRegistry
     return this.options.clientKey(request);
   }
 
-  written(events: number, bytes: number): void {
-    this.counters.eventsWritten += events;
+  eventWritten(bytes: number): void {
+    this.counters.eventsWritten++;
     this.counters.bytesWritten += bytes;
   }
 
@@ -272,7 +272,6 @@ export class StreamRegistry
   closed(connection: EventStreamConnection, reason: CloseReason): void {
     if (!this.connections.delete(connection)) return;
     this.unreserve(connection.handler, connection.limitKey);
-    this.backlogged.delete(connection);
     if (reason === 'slow-client') this.counters.slowClientsClosed++;
     if (this.announced.has(connection)) {
       this.lifecycle.next({ type: 'close', stream: connection, reason });
