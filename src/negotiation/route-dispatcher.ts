@@ -116,10 +116,12 @@ export class RouteDispatcher implements OnModuleInit {
     for (const { method, args } of registrations) {
       const register = (path: unknown, ...handlers: unknown[]) =>
         originals.get(method)!.call(adapter, path, ...handlers);
-      const group = groups.get(routeKey(method, args[0]));
+      const key = routeKey(method, args[0]);
+      const group = groups.get(key);
       if (group === undefined) {
         register(...(args as [unknown, ...unknown[]]));
-      } else if (groups.delete(routeKey(method, args[0]))) {
+      } else if (groups.delete(key)) {
+        // At the place of the group's first route; the group's other routes are in it.
         register(args[0], this.dispatcher(group));
       }
     }
