@@ -23,6 +23,7 @@ import type { SseEvent } from '../wire/sse-event.interface.js';
 import { type ConnectionOwner, EventStreamConnection } from './event-stream-connection.js';
 import { HeartbeatScheduler } from './heartbeat.js';
 import { sourceAttacher } from './stream-sources.js';
+import { WireFrame } from './wire-frame.js';
 import type {
   CloseReason,
   StreamInfo,
@@ -94,9 +95,9 @@ export class StreamRegistry
     eventsDropped: 0,
     refused: 0,
   };
-  private readonly frozenFrames = new WeakMap<SseEvent, Buffer>();
+  private readonly frozenFrames = new WeakMap<SseEvent, WireFrame>();
   private lastEvent?: SseEvent;
-  private lastFrame?: Buffer;
+  private lastFrame?: WireFrame;
   private readonly settingsCache = new WeakMap<EventStreamOptions, StreamSettings>();
 
   /** The shutdown event's frame, serialized at start-up: an invalid one fails `forRoot()`. */
@@ -225,21 +226,21 @@ export class StreamRegistry
 
   // --- ConnectionOwner -------------------------------------------------------------------
 
-  frameOf(event: SseEvent): Buffer {
+  frameOf(event: SseEvent): WireFrame {
     // A Subject fans one event object out to every subscriber in one synchronous run: the
     // frame of the last event serves them all. It is forgotten once that run is over, as a
     // producer may reuse and mutate its event object later.
     if (event === this.lastEvent) return this.lastFrame!;
-    let frame: Buffer | undefined;
+    let frame: WireFrame | undefined;
     if (Object.isFrozen(event)) {
       // A frozen event (the hub's) cannot change: its frame lives as long as the event does.
       frame = this.frozenFrames.get(event);
       if (frame === undefined) {
-        frame = Buffer.from(serializeEvent(event));
+        frame = new WireFrame(serializeEvent(event));
         this.frozenFrames.set(event, frame);
       }
     } else {
-      frame = Buffer.from(serializeEvent(event));
+      frame = new WireFrame(serializeEvent(event));
     }
     if (this.lastEvent === undefined) queueMicrotask(this.forgetLastFrame);
     this.lastEvent = event;

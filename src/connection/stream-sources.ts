@@ -75,6 +75,10 @@ function pull(sink: PullTarget, next: () => Promise<{ done?: boolean; value?: un
       while (sink.isOpen) {
         if (!sink.writable) {
           await sink.drained();
+          // A socket drains within the same turn when the kernel takes everything at once: a
+          // source that is always ready would otherwise keep the event loop from ever seeing
+          // I/O, the client's disconnect included. Each socket-full gives other work a turn.
+          await new Promise(setImmediate);
           continue;
         }
         const result = await next();

@@ -13,6 +13,8 @@ import { PullProbe } from './pull-probe.js';
 export async function startProductionApp(
   options: SseModuleOptions,
   controllers: Type[],
+  /** Runs before the application listens: where a test adds its own middleware. */
+  beforeListen?: (app: INestApplication) => void,
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [SseModule.forRoot(options)],
@@ -20,6 +22,7 @@ export async function startProductionApp(
     providers: [CallLog, EventFeed, PullProbe],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
+  beforeListen?.(app);
   await app.listen(0, '127.0.0.1');
   return app;
 }

@@ -51,18 +51,22 @@ export class RawEventStream {
     });
   }
 
-  /** Connects, sends `GET path` asking for a stream, and resolves once the request is sent. */
+  /**
+   * Connects, sends `GET path` asking for a stream, and resolves once the request is sent. An
+   * HTTP/1.0 request gets a body without chunks, ended by the server closing the connection.
+   */
   static open(
     port: number,
     path: string,
     headers: Record<string, string> = {},
+    httpVersion: '1.0' | '1.1' = '1.1',
   ): Promise<RawEventStream> {
     const socket = connect({ host: '127.0.0.1', port });
     // Paused before any listener: the socket never reads until resume().
     socket.pause();
     const stream = new RawEventStream(socket);
     const lines = [
-      `GET ${path} HTTP/1.1`,
+      `GET ${path} HTTP/${httpVersion}`,
       `Host: 127.0.0.1:${port}`,
       'Accept: text/event-stream',
       ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),

@@ -1,0 +1,33 @@
+const CRLF = '\r\n';
+
+/**
+ * One serialized frame, ready for the wire: `chunk` is the frame already wrapped as one HTTP/1.1
+ * chunk (`<size in hex>\r\n<frame>\r\n`), so a connection that writes to its socket itself sends
+ * it as is, and every connection shares the bytes of an event fanned out to all of them.
+ */
+export class WireFrame {
+  /** The frame inside its chunk framing. */
+  readonly chunk: Buffer;
+  /** The frame's own size in bytes (without the chunk framing). */
+  readonly size: number;
+  private body?: Buffer;
+
+  constructor(text: string) {
+    const size = Buffer.byteLength(text);
+    const head = size.toString(16) + CRLF;
+    const chunk = Buffer.allocUnsafe(head.length + size + CRLF.length);
+    chunk.write(head, 0, 'latin1');
+    chunk.write(text, head.length, 'utf8');
+    chunk.write(CRLF, head.length + size, 'latin1');
+    this.chunk = chunk;
+    this.size = size;
+  }
+
+  /** The frame alone, for a response that frames its chunks itself. */
+  get payload(): Buffer {
+    return (this.body ??= this.chunk.subarray(
+      this.chunk.length - CRLF.length - this.size,
+      this.chunk.length - CRLF.length,
+    ));
+  }
+}

@@ -1,0 +1,158 @@
+import type { INestApplication } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  serializeEvent,
+  type SseEvent,
+  type SseModuleOptions,
+  StreamRegistry,
+} from '../../src/index.js';
+import { nextTurn, within } from '../support/deadline.js';
+import { EventFeed } from '../src/production/event-feed.js';
+import { FeedController } from '../src/production/feed.controller.js';
+import { LifecycleRecorder } from '../src/production/lifecycle-recorder.js';
+import { portOf, startProductionApp } from '../src/production/production-app.js';
+import { RawEventStream } from '../src/production/raw-event-stream.js';
+
+// A stream's frames normally go straight to its socket, as ready-made HTTP/1.1 chunks. A response
+// whose `write` a middleware wrapped (compression, byte metering), or one that is not chunked
+// (an HTTP/1.0 client), must still get every frame through `res.write()`: the same events, and
+// every byte seen by the middleware.
+
+const COUNTED = 'x-count-bytes';
+
+/** A metering middleware: wraps `res.write` of the requests that ask for it, and adds up bytes. */
+class ByteMeter {
+  bytes = 0;
+  writes = 0;
+
+  readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    if (req.headers[COUNTED] !== undefined) {
+      const write = res.write;
+      res.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
+        this.writes++;
+        this.bytes += Buffer.byteLength(chunk);
+        return (write as (...args: unknown[]) => boolean).call(res, chunk, ...rest);
+      }) as ServerResponse['write'];
+    }
+    next();
+  };
+}
+
+function mixedEvent(n: number): SseEvent {
+  return n % 3 === 0
+    ? { type: 'note', id: `é-${n}`, data: `line one\r\nline two ✓ ${n}` }
+    : { id: n, data: { n, text: 'a'.repeat(n % 50) } };
+}
+
+function parsed(event: SseEvent): { event: string | undefined; id: string; data: string } {
+  return {
+    event: event.type,
+    id: String(event.id),
+    data:
+      typeof event.data === 'string'
+        ? event.data.replace(/\r\n/g, '\n')
+        : JSON.stringify(event.data),
+  };
+}
+
+describe('the write path', () => {
+  let app: INestApplication;
+  let registry: StreamRegistry;
+  let lifecycle: LifecycleRecorder;
+  let meter: ByteMeter;
+  const clients: RawEventStream[] = [];
+
+  async function start(options: SseModuleOptions): Promise<void> {
+    meter = new ByteMeter();
+    app = await startProductionApp({ heartbeatMs: 0, ...options }, [FeedController], (nest) =>
+      nest.use(meter.middleware),
+    );
+    registry = app.get(StreamRegistry);
+    lifecycle = new LifecycleRecorder(registry);
+  }
+
+  async function open(
+    path: string,
+    headers: Record<string, string> = {},
+    httpVersion: '1.0' | '1.1' = '1.1',
+  ): Promise<RawEventStream> {
+    const client = await RawEventStream.open(portOf(app), path, headers, httpVersion);
+    clients.push(client);
+    return client;
+  }
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.destroy()));
+    lifecycle.stop();
+    await app.close();
+  });
+
+  it('sends the same events to a plain, a metered and an HTTP/1.0 response, bursts included', async () => {
+    await start({});
+    const direct = await open('/feed/same');
+    const metered = await open('/feed/same', { [COUNTED]: '1' });
+    const http10 = await open('/feed/same', {}, '1.0');
+    for (const client of clients) client.resume();
+    await lifecycle.waitFor((l) => l.opens.length === 3, 'the three streams to open');
+
+    const channel = app.get(EventFeed).channel('same');
+    const sent: SseEvent[] = [];
+    // A burst within one tick (written together), then events one turn of the loop apart.
+    for (let n = 0; n < 200; n++) sent.push(mixedEvent(n));
+    for (const event of sent) channel.next(event);
+    for (let n = 200; n < 250; n++) {
+      await nextTurn();
+      const event = mixedEvent(n);
+      sent.push(event);
+      channel.next(event);
+    }
+    channel.complete();
+
+    await direct.waitFor((c) => c.bodyComplete, 'the plain response to end');
+    await metered.waitFor((c) => c.bodyComplete, 'the metered response to end');
+    // HTTP/1.0 has no chunks: the server ends the body by closing the connection.
+    await within(http10.closed, 5000, 'the HTTP/1.0 connection to close');
+
+    const expected = sent.map(parsed);
+    const frameBytes = sent.reduce((sum, e) => sum + Buffer.byteLength(serializeEvent(e)), 0);
+    for (const client of [direct, metered, http10]) {
+      expect(client.status).toBe(200);
+      expect(client.events.map(({ event, id, data }) => ({ event, id, data }))).toEqual(expected);
+      expect(client.bodyBytes).toBe(frameBytes);
+    }
+    expect(direct.headers.get('transfer-encoding')).toBe('chunked');
+    expect(metered.headers.get('transfer-encoding')).toBe('chunked');
+    expect(http10.headers.has('transfer-encoding')).toBe(false);
+    // The middleware saw every frame's bytes, one write per frame.
+    expect(meter.bytes).toBe(frameBytes);
+    expect(meter.writes).toBe(sent.length);
+    expect(registry.stats()).toMatchObject({ open: 0, eventsWritten: 3 * sent.length });
+  });
+
+  it("keeps a metered response that stops reading within maxBufferedBytes under 'close'", async () => {
+    const budget = 64 * 1024;
+    await start({ maxBufferedBytes: budget, slowClientPolicy: 'close' });
+    const client = await open('/feed/slow', { [COUNTED]: '1' });
+    await lifecycle.waitFor((l) => l.opens.length === 1, 'the stream to open');
+    const channel = app.get(EventFeed).channel('slow');
+
+    const data = 'x'.repeat(1024);
+    const limit = 32_768;
+    let pushed = 0;
+    while (pushed < limit && lifecycle.closes().length === 0) {
+      channel.next({ id: pushed++, data });
+      if (pushed % 16 === 0) await nextTurn();
+    }
+
+    expect(pushed).toBeLessThan(limit);
+    expect(lifecycle.closes().map((c) => c.reason)).toEqual(['slow-client']);
+    expect(channel.observed).toBe(false);
+    // What the middleware passed on is what the server took: at most the kernel's buffers and
+    // the budget, not the whole flood.
+    client.resume();
+    await within(client.closed, 10_000, 'the slow client to see its connection closed');
+    const frame = Buffer.byteLength(serializeEvent({ id: pushed, data }));
+    expect(meter.bytes - client.bodyBytes).toBeLessThanOrEqual(budget + 2 * frame);
+  });
+});
