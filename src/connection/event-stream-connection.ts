@@ -225,6 +225,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   /** Ends the response; what is queued is written first. */
   end(reason: CloseReason): void {
     if (this.state === State.Closed) return;
+    if (this.state === State.Open && this.droppedSinceReset > 0) this.sendReset();
     if (this.state === State.Open && this.queue !== undefined) {
       for (let i = this.queueHead; i < this.queue.length; i++) this.send(this.queue[i]!);
     }
@@ -298,6 +299,18 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     this.compactQueue();
   }
 
+  /** Tells the client how many events were dropped since it was last told: never a silent gap. */
+  private sendReset(): boolean {
+    const reset = new WireFrame(
+      serializeEvent({
+        type: this.settings.resetEvent,
+        data: { reason: 'slow-client', dropped: this.droppedSinceReset },
+      }),
+    );
+    this.droppedSinceReset = 0;
+    return this.send(reset);
+  }
+
   /** Made on the first backpressure only: an idle connection never needs it. */
   private drainListener?: () => void;
 
@@ -305,16 +318,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     this.waitingForDrain = false;
     if (this.state !== State.Open) return;
     let full = false;
-    if (this.droppedSinceReset > 0) {
-      const reset = new WireFrame(
-        serializeEvent({
-          type: this.settings.resetEvent,
-          data: { reason: 'slow-client', dropped: this.droppedSinceReset },
-        }),
-      );
-      this.droppedSinceReset = 0;
-      full = !this.send(reset);
-    }
+    if (this.droppedSinceReset > 0) full = !this.sendReset();
     const queue = this.queue;
     let freed = 0;
     if (queue !== undefined) {

@@ -194,6 +194,36 @@ describe('slow clients', () => {
     expect(registry.heartbeat.timers).toBe(0);
   });
 
+  it("tells of a gap under 'drop-oldest' even when the stream ends before the client reads again", async () => {
+    await start({ maxBufferedBytes: BUDGET, slowClientPolicy: 'drop-oldest' });
+    const client = await pausedClient('/feed/ending');
+    const channel = app.get(EventFeed).channel('ending');
+
+    const firstDrop = await flood(channel, 0, () => registry.stats().eventsDropped > 0);
+    expect(firstDrop.next).toBeLessThan(MAX_EVENTS);
+    const pushed = firstDrop.next;
+    // The source ends while the queue still waits for the socket: what is queued is written,
+    // and the reset before it.
+    channel.complete();
+
+    client.resume();
+    await client.waitFor((c) => c.bodyComplete, 'the end of the response', 10_000);
+    const { eventsDropped } = registry.stats();
+    const resets = client.events.filter((e) => e.event === 'reset');
+    expect(resets).toHaveLength(1);
+    expect(JSON.parse(resets[0]!.data)).toMatchObject({
+      reason: 'slow-client',
+      dropped: eventsDropped,
+    });
+    const resetAt = client.events.indexOf(resets[0]!);
+    const before = ids(client.events.slice(0, resetAt));
+    const after = ids(client.events.slice(resetAt + 1));
+    expect(before).toEqual(range(0, before.length));
+    expect(after).toEqual(range(pushed - after.length, pushed));
+    expect(after[0]! - before.length).toBe(eventsDropped);
+    await lifecycle.waitFor((l) => l.closes('complete').length === 1, 'the complete close');
+  });
+
   it('closes the worst offenders first when the total of queued bytes passes maxTotalBufferedBytes', async () => {
     const total = 256 * KIB;
     // Each connection's own budget (1 MiB by default) is far from reached: the global one acts.
