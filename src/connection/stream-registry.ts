@@ -78,8 +78,8 @@ export class StreamRegistry
   /** Opens and closes of streams, for presence. */
   readonly lifecycle$ = this.lifecycle.asObservable();
 
-  private readonly connections = new Set<EventStreamConnection>();
-  private readonly announced = new WeakSet<EventStreamConnection>();
+  /** Keyed by response, for the one `'close'` listener of them all. */
+  private readonly connections = new Map<ServerResponse, EventStreamConnection>();
   /** Streams being set up or open, per handler and per client: what the limits count. */
   private readonly perHandler = new Map<string, number>();
   private readonly perClient = new Map<string, number>();
@@ -103,7 +103,13 @@ export class StreamRegistry
   /** The shutdown event's frame, serialized at start-up: an invalid one fails `forRoot()`. */
   private readonly shutdownFrame: string;
 
+  readonly onResponseClose: (this: ServerResponse) => void;
+
   constructor(@Inject(SSE_MODULE_OPTIONS) options: SseModuleOptions) {
+    const connections = this.connections;
+    this.onResponseClose = function (this: ServerResponse) {
+      connections.get(this)?.clientClosed();
+    };
     this.options = resolveOptions(options);
     const { shutdownEvent } = this.options;
     this.shutdownFrame = shutdownEvent === undefined ? '' : serializeEvent(shutdownEvent);
@@ -112,8 +118,8 @@ export class StreamRegistry
   /** Counters for operators. */
   stats(): StreamStats {
     const openByHandler: Record<string, number> = {};
-    for (const connection of this.connections) {
-      if (!this.announced.has(connection)) continue;
+    for (const connection of this.connections.values()) {
+      if (!connection.announced) continue;
       openByHandler[connection.handler] = (openByHandler[connection.handler] ?? 0) + 1;
     }
     const open = Object.values(openByHandler).reduce((sum, n) => sum + n, 0);
@@ -122,7 +128,7 @@ export class StreamRegistry
 
   /** The streams open now. */
   list(): StreamInfo[] {
-    return [...this.connections].filter((connection) => this.announced.has(connection));
+    return [...this.connections.values()].filter((connection) => connection.announced);
   }
 
   /**
@@ -133,8 +139,8 @@ export class StreamRegistry
     // Serialized once, and before any stream is touched: an invalid event ends none.
     const lastEvent = options.event === undefined ? '' : serializeEvent(options.event);
     let count = 0;
-    for (const connection of this.connections) {
-      if (!this.announced.has(connection) || !filter(connection)) continue;
+    for (const connection of this.connections.values()) {
+      if (!connection.announced || !filter(connection)) continue;
       connection.endWithRetry('server', options.retryMs ?? this.jitteredRetry(), lastEvent);
       count++;
     }
@@ -196,7 +202,7 @@ export class StreamRegistry
     const lastEvent = this.shutdownFrame;
     const flushing = new Set<ServerResponse>();
     const allFlushed: Array<Promise<void>> = [];
-    for (const connection of this.connections) {
+    for (const connection of this.connections.values()) {
       const res = connection.res;
       if (!res.destroyed) {
         flushing.add(res);
@@ -271,10 +277,11 @@ export class StreamRegistry
   }
 
   closed(connection: EventStreamConnection, reason: CloseReason): void {
-    if (!this.connections.delete(connection)) return;
+    if (this.connections.get(connection.res) !== connection) return;
+    this.connections.delete(connection.res);
     this.unreserve(connection.handler, connection.limitKey);
     if (reason === 'slow-client') this.counters.slowClientsClosed++;
-    if (this.announced.has(connection)) {
+    if (connection.announced) {
       this.lifecycle.next({ type: 'close', stream: connection, reason });
     }
   }
@@ -320,10 +327,10 @@ export class StreamRegistry
       settings,
       this,
     );
-    this.connections.add(connection);
+    this.connections.set(res, connection);
     connection.start(attacher, () => this.jitteredRetry());
     if (connection.isOpen) {
-      this.announced.add(connection);
+      connection.announced = true;
       this.lifecycle.next({ type: 'open', stream: connection });
     }
   }
