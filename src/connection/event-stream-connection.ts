@@ -136,11 +136,20 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       return;
     }
     setStreamHeaders(this.request, this.res);
+    const { heartbeatMs, retryMs, maxLifetimeMs } = this.settings;
+    const socket = this.res.socket;
+    if (
+      socket !== null &&
+      !socket.writableCorked &&
+      (retryMs !== undefined || this.early !== undefined || this.completedEarly)
+    ) {
+      // Frames are due at once: they leave with the head, in one writev (one TCP segment).
+      corkUntilNextTick(socket);
+    }
     this.res.flushHeaders();
     this.socket = directSocket(this.res);
     this.state = State.Open;
     releaseRouterState(this.request);
-    const { heartbeatMs, retryMs, maxLifetimeMs } = this.settings;
     if (retryMs !== undefined) {
       this.writeFrame(new WireFrame(`${serializeRetry(retryMs)}\n`));
     }

@@ -33,6 +33,7 @@ export function setStreamHeaders(req: IncomingMessage, res: ServerResponse): voi
     // Small frames go out at once, and a quiet stream is not cut by the server's idle timeout.
     req.socket?.setNoDelay?.(true);
     req.socket?.setKeepAlive?.(true);
-    req.socket?.setTimeout?.(0);
+    // Only if a timeout was set (the server's `timeout` option): `timeout` is unset until then.
+    if (req.socket?.timeout) req.socket.setTimeout(0);
   }
 }

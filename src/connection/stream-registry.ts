@@ -282,7 +282,9 @@ export class StreamRegistry
     this.unreserve(connection.handler, connection.limitKey);
     if (reason === 'slow-client') this.counters.slowClientsClosed++;
     if (connection.announced) {
-      this.lifecycle.next({ type: 'close', stream: connection, reason });
+      if (this.lifecycle.observed) {
+        this.lifecycle.next({ type: 'close', stream: connection, reason });
+      }
     }
   }
 
@@ -328,10 +330,10 @@ export class StreamRegistry
       this,
     );
     this.connections.set(res, connection);
-    connection.start(attacher, () => this.jitteredRetry());
+    connection.start(attacher, this.jitter);
     if (connection.isOpen) {
       connection.announced = true;
-      this.lifecycle.next({ type: 'open', stream: connection });
+      if (this.lifecycle.observed) this.lifecycle.next({ type: 'open', stream: connection });
     }
   }
 
@@ -408,6 +410,9 @@ export class StreamRegistry
       connection.destroy('slow-client');
     }
   }
+
+  /** One closure for every stream (the retry hint of its lifetime's end). */
+  private readonly jitter = (): number => this.jitteredRetry();
 
   private readonly forgetLastFrame = (): void => {
     this.lastEvent = undefined;

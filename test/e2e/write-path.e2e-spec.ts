@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   serializeEvent,
@@ -63,11 +64,12 @@ describe('the write path', () => {
   let meter: ByteMeter;
   const clients: RawEventStream[] = [];
 
-  async function start(options: SseModuleOptions): Promise<void> {
+  async function start(options: SseModuleOptions, socketTimeoutMs = 0): Promise<void> {
     meter = new ByteMeter();
-    app = await startProductionApp({ heartbeatMs: 0, ...options }, [FeedController], (nest) =>
-      nest.use(meter.middleware),
-    );
+    app = await startProductionApp({ heartbeatMs: 0, ...options }, [FeedController], (nest) => {
+      nest.use(meter.middleware);
+      if (socketTimeoutMs > 0) (nest.getHttpServer() as Server).setTimeout(socketTimeoutMs);
+    });
     registry = app.get(StreamRegistry);
     lifecycle = new LifecycleRecorder(registry);
   }
@@ -154,5 +156,28 @@ describe('the write path', () => {
     await within(client.closed, 10_000, 'the slow client to see its connection closed');
     const frame = Buffer.byteLength(serializeEvent({ id: pushed, data }));
     expect(meter.bytes - client.bodyBytes).toBeLessThanOrEqual(budget + 2 * frame);
+  });
+
+  it("keeps a quiet stream open past the server's idle-socket timeout", async () => {
+    await start({}, 150);
+    const stream = await open('/feed/quiet');
+    stream.resume();
+    await lifecycle.waitFor((l) => l.opens.length === 1, 'the stream to open');
+
+    // A connection that sends nothing, opened after the stream: once the server has cut it for
+    // being idle, the stream has been idle at least as long.
+    const idle = connect({ host: '127.0.0.1', port: portOf(app) });
+    idle.on('error', () => undefined);
+    await within(
+      new Promise((resolve) => idle.once('close', resolve)),
+      5000,
+      'the server to cut an idle connection',
+    );
+
+    expect(stream.isClosed).toBe(false);
+    app.get(EventFeed).channel('quiet').next({ id: 1, data: 'still here' });
+    await stream.waitFor((c) => c.events.length === 1, 'the event after the idle period');
+    expect(stream.events[0]).toMatchObject({ id: '1', data: 'still here' });
+    expect(lifecycle.closes()).toEqual([]);
   });
 });
