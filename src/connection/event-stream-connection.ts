@@ -425,9 +425,16 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     }
   }
 
-  /** Releases what rxjs gave; from outside, while open, it ends the stream first. */
+  /**
+   * Releases what rxjs gave. Called from outside, it ends the stream first (like a completion:
+   * while the stream is being attached, it ends once the headers went out).
+   */
   unsubscribe(): void {
-    if (this.state !== State.Closed) {
+    if (this.state === State.Starting) {
+      this.completedEarly = true;
+      return;
+    }
+    if (this.state === State.Open) {
       this.end('complete');
       return;
     }

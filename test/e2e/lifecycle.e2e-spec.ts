@@ -147,6 +147,20 @@ describe('disconnect and completion', () => {
     expect(probe).toMatchObject({ subscribed: 1, finalized: 1 });
   });
 
+  it.each(['sync', 'open'])(
+    'ends the response when the source unsubscribes its subscriber (%s)',
+    async (when) => {
+      const app = await start();
+      const probe = app.get(LifecycleProbe);
+      const stream = await openEventStream(app, { path: `/events/self-unsubscribing/${when}` });
+      expect(stream.status).toBe(200);
+      await stream.waitForEnd();
+      expect(stream.endedByServer).toBe(true);
+      expect(stream.events.map((event) => event.data)).toEqual(['before']);
+      expect(probe).toMatchObject({ subscribed: 1, finalized: 1 });
+    },
+  );
+
   it('ends the response when the source completes', async () => {
     const app = await start();
     const probe = app.get(LifecycleProbe);

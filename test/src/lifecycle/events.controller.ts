@@ -1,5 +1,5 @@
-import { Controller, type MessageEvent } from '@nestjs/common';
-import { defer, finalize, interval, map, NEVER, type Observable, of, startWith, take } from 'rxjs';
+import { Controller, type MessageEvent, Param } from '@nestjs/common';
+import { defer, finalize, interval, map, NEVER, Observable, of, startWith, take } from 'rxjs';
 import { EventStream, EventStreamSignal } from '../../../src/index.js';
 import { LifecycleProbe } from './lifecycle-probe.js';
 
@@ -62,6 +62,21 @@ export class EventsController {
       },
       { type: 'unicode', id: 'é-1', data: 'héllo 🌍 ✓' },
     );
+  }
+
+  /**
+   * A source that unsubscribes its own subscriber, while the stream is being attached (`sync`)
+   * or once it is open: the stream ends as if it completed, and the teardown runs once.
+   */
+  @EventStream('self-unsubscribing/:when')
+  selfUnsubscribing(@Param('when') when: string): Observable<MessageEvent> {
+    return new Observable<MessageEvent>((subscriber) => {
+      this.probe.subscribe();
+      subscriber.next({ data: 'before' });
+      if (when === 'sync') subscriber.unsubscribe();
+      else queueMicrotask(() => subscriber.unsubscribe());
+      return () => this.probe.finalize();
+    });
   }
 
   private counted(source: Observable<MessageEvent>): Observable<MessageEvent> {
