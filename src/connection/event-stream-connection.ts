@@ -515,9 +515,10 @@ function clientSafeError(error: unknown): { statusCode: number; message: string 
 
 /**
  * The response's socket, if frames may be written to it directly: an HTTP/1.1 chunked response
- * whose headers are on the socket already (nothing held in the response), owned by this response
- * (not waiting behind a pipelined one), and whose `write` nobody wrapped (compression middleware
- * does: its frames must go through it). The chunks are byte for byte what `res.write()` would
+ * whose headers are on the socket already (nothing held in the response), and so owned by this
+ * response (Node gives a pipelined response its socket only once the responses before it are
+ * done), and whose `write` nobody wrapped (compression middleware does: its frames must go
+ * through it). The chunks are byte for byte what `res.write()` would
  * have sent, and `res.end()` still writes the last chunk.
  */
 function directSocket(res: ServerResponse): Socket | undefined {
@@ -526,8 +527,7 @@ function directSocket(res: ServerResponse): Socket | undefined {
     socket === null ||
     !res.chunkedEncoding ||
     res.write !== ServerResponse.prototype.write ||
-    res.writableLength !== socket.writableLength ||
-    (socket as Socket & { _httpMessage?: unknown })._httpMessage !== res
+    res.writableLength !== socket.writableLength
   ) {
     return undefined;
   }

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -55,6 +56,30 @@ function parsed(event: SseEvent): { event: string | undefined; id: string; data:
         ? event.data.replace(/\r\n/g, '\n')
         : JSON.stringify(event.data),
   };
+}
+
+/** The responses in `bytes`, one after the other (HTTP/1.1, chunked), each with its events. */
+function pipelinedResponses(
+  bytes: Buffer,
+): Array<{ status: number; events: EventSourceMessage[] }> {
+  const responses: Array<{ status: number; events: EventSourceMessage[] }> = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    const headEnd = bytes.indexOf('\r\n\r\n', offset);
+    const status = Number(bytes.toString('latin1', offset, headEnd).split(' ')[1]);
+    const events: EventSourceMessage[] = [];
+    const parser = createParser({ onEvent: (event) => events.push(event) });
+    offset = headEnd + 4;
+    for (;;) {
+      const lineEnd = bytes.indexOf('\r\n', offset);
+      const size = Number.parseInt(bytes.toString('latin1', offset, lineEnd), 16);
+      offset = lineEnd + 2 + size + 2;
+      if (size === 0) break;
+      parser.feed(bytes.toString('utf8', lineEnd + 2, lineEnd + 2 + size));
+    }
+    responses.push({ status, events });
+  }
+  return responses;
 }
 
 describe('the write path', () => {
@@ -179,5 +204,35 @@ describe('the write path', () => {
     await stream.waitFor((c) => c.events.length === 1, 'the event after the idle period');
     expect(stream.events[0]).toMatchObject({ id: '1', data: 'still here' });
     expect(lifecycle.closes()).toEqual([]);
+  });
+
+  it('keeps a pipelined stream, queued behind another response, in order on the socket', async () => {
+    await start({});
+    const feed = app.get(EventFeed);
+    const socket = connect({ host: '127.0.0.1', port: portOf(app) });
+    const received: Buffer[] = [];
+    socket.on('data', (data: Buffer) => received.push(data));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const request = (path: string) =>
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`;
+    // Two requests in one packet: Node runs both handlers, but the second response gets the
+    // socket only once the first one has ended.
+    socket.write(request('/feed/first') + request('/feed/second'));
+    await lifecycle.waitFor((l) => l.opens.length === 2, 'both streams to open');
+
+    // The second stream's events come first, while its response still waits for the socket.
+    feed.channel('second').next({ id: 'b1', data: 'second one' });
+    feed.channel('second').next({ id: 'b2', data: 'second two' });
+    feed.channel('first').next({ id: 'a1', data: 'first one' });
+    feed.channel('first').complete();
+    feed.channel('second').next({ id: 'b3', data: 'second three' });
+    feed.channel('second').complete();
+    await lifecycle.waitFor((l) => l.closes('complete').length === 2, 'both streams to end');
+    socket.end();
+    await within(closed, 5000, 'the connection to close');
+
+    const responses = pipelinedResponses(Buffer.concat(received));
+    expect(responses.map((r) => r.status)).toEqual([200, 200]);
+    expect(responses.map((r) => r.events.map((e) => e.id))).toEqual([['a1'], ['b1', 'b2', 'b3']]);
   });
 });
