@@ -41,9 +41,6 @@ export interface ConnectionOwner {
   closed(connection: EventStreamConnection, reason: CloseReason): void;
 }
 
-/** What rxjs calls when a subscription ends: a function, or another subscription. */
-type Finalizer = (() => void) | { unsubscribe(): void };
-
 /** How a connection receives what its source produces: an rxjs observer. */
 export interface EventSink {
   next(event: SseEvent): void;
@@ -84,8 +81,6 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
    * one write of bytes shared by every connection, instead of four writes through the response.
    */
   private socket?: Socket;
-  /** What rxjs gave the connection to release when it ends (see {@link add}). */
-  private finalizers?: Finalizer | Finalizer[];
 
   constructor(
     readonly id: number,
@@ -394,66 +389,13 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     this.dispose('client');
   }
 
-  // --- rxjs ------------------------------------------------------------------------------
-  // With `closed`, `add`, `remove` and `unsubscribe` beside next/error/complete, rxjs takes the
-  // connection for a Subscriber and subscribes it as it is, instead of wrapping it in a
-  // SafeSubscriber, a ConsumerObserver and an array of finalizers (some 0.15 KB a stream).
-  // next/error/complete never throw, as a SafeSubscriber's do not.
-
-  get closed(): boolean {
-    return this.state === State.Closed;
-  }
-
-  add(finalizer: Finalizer | void | null | undefined): void {
-    if (finalizer === undefined || finalizer === null || finalizer === (this as unknown)) return;
-    if (this.state === State.Closed) {
-      runFinalizer(finalizer);
-      return;
-    }
-    const held = this.finalizers;
-    if (held === undefined) this.finalizers = finalizer;
-    else if (Array.isArray(held)) held.push(finalizer);
-    else this.finalizers = [held, finalizer];
-  }
-
-  remove(finalizer: Finalizer): void {
-    const held = this.finalizers;
-    if (held === finalizer) this.finalizers = undefined;
-    else if (Array.isArray(held)) {
-      const index = held.indexOf(finalizer);
-      if (index !== -1) held.splice(index, 1);
-    }
-  }
-
   /**
-   * Releases what rxjs gave. Called from outside, it ends the stream first (like a completion:
-   * while the stream is being attached, it ends once the headers went out).
+   * The source let go of the stream without completing it (an rxjs subscriber unsubscribed
+   * itself): the stream ends as if it completed. A no-op once the stream is closed.
    */
-  unsubscribe(): void {
-    if (this.state === State.Starting) {
-      this.completedEarly = true;
-      return;
-    }
-    if (this.state === State.Open) {
-      this.end('complete');
-      return;
-    }
-    const held = this.finalizers;
-    if (held === undefined) return;
-    this.finalizers = undefined;
-    if (!Array.isArray(held)) {
-      runFinalizer(held);
-      return;
-    }
-    let failure: { error: unknown } | undefined;
-    for (const finalizer of held) {
-      try {
-        runFinalizer(finalizer);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-    if (failure !== undefined) throw failure.error;
+  sourceReleased(): void {
+    if (this.state === State.Starting) this.completedEarly = true;
+    else if (this.state === State.Open) this.end('complete');
   }
 
   private dispose(reason: CloseReason): void {
@@ -471,19 +413,20 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     if (queued > 0) this.owner.queuedBytesChanged(this, -queued);
     this.early = undefined;
     this.releaseDrainWaiters();
-    // Releases the source at once (a no-op from inside its own complete or error). An rxjs
-    // source returns the connection itself, whose finalizers this runs.
+    // Releases the source at once (a no-op from inside its own complete or error). A teardown
+    // that throws is reported, and the stream is still counted closed.
     const hold = this.hold;
     this.hold = undefined;
-    if (hold !== this) hold?.unsubscribe();
-    this.unsubscribe();
+    try {
+      hold?.unsubscribe();
+    } catch (error) {
+      this.owner.logger.error(
+        `${this.handler}: releasing the event source failed`,
+        error instanceof Error ? error.stack : String(error),
+      );
+    }
     this.owner.closed(this, reason);
   }
-}
-
-function runFinalizer(finalizer: Finalizer): void {
-  if (typeof finalizer === 'function') finalizer();
-  else finalizer.unsubscribe();
 }
 
 /**

@@ -5,6 +5,8 @@ import type { EventSink } from './event-stream-connection.js';
 /** What a connection needs of a pull source's consumer. */
 export interface PullTarget extends EventSink {
   readonly isOpen: boolean;
+  /** The source let go of the stream without completing it: the stream ends. */
+  sourceReleased?(): void;
   readonly writable: boolean;
   drained(): Promise<void>;
 }
@@ -38,8 +40,14 @@ export function sourceAttacher(source: unknown): SourceAttacher | undefined {
     return (source as SelfAttachingSource)[ATTACH_SOURCE];
   }
   if (isObservable(source)) {
-    // The connection is the observer itself: no closure per subscription.
-    return (sink) => (source as Observable<SseEvent>).subscribe(sink);
+    return (sink) => {
+      // The connection is the observer itself: rxjs wraps it in its own Subscriber, whose
+      // guarantees (stop at once on complete, error or unsubscribe) a producer relies on.
+      const subscription = (source as Observable<SseEvent>).subscribe(sink);
+      // Told when the subscriber is let go without a completion (it unsubscribed itself).
+      subscription.add(() => sink.sourceReleased?.());
+      return subscription;
+    };
   }
   if (isReadableStream(source)) {
     return (sink) => {

@@ -5,7 +5,8 @@ import { EventSource } from 'eventsource';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { within } from '../support/deadline.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { StreamRegistry } from '../../src/index.js';
 import { openEventStream, type TestEventStream } from '../../src/testing/index.js';
 import { CustomErrorEventAppModule } from '../src/lifecycle/custom-error-event-app.module.js';
 import { SECRET } from '../src/lifecycle/errors.controller.js';
@@ -160,6 +161,45 @@ describe('disconnect and completion', () => {
       expect(probe).toMatchObject({ subscribed: 1, finalized: 1 });
     },
   );
+
+  it('stops a synchronous producer as soon as the source completes while the stream opens', async () => {
+    const app = await start();
+    const probe = app.get(LifecycleProbe);
+    const stream = await openEventStream(app, { path: '/events/take-of-endless' });
+    await stream.waitForEnd();
+    expect(stream.events.map((event) => event.data)).toEqual(['n0', 'n1', 'n2']);
+    expect(probe.produced).toBe(3);
+  });
+
+  it('sends nothing from a source already stopped when it is subscribed', async () => {
+    const app = await start();
+    const stream = await openEventStream(app, { path: '/events/already-stopped' });
+    expect(stream.status).toBe(200);
+    await stream.waitForEnd();
+    expect(stream.endedByServer).toBe(true);
+    expect(stream.events).toEqual([]);
+  });
+
+  it('counts a stream closed even when its teardown throws, and keeps the shared source going', async () => {
+    const app = await start();
+    const registry = app.get(StreamRegistry);
+    const probe = app.get(LifecycleProbe);
+    const leaving = await openEventStream(app, { path: '/events/throwing-teardown' });
+    const staying = await openEventStream(app, { path: '/events/throwing-teardown' });
+    expect(registry.stats().open).toBe(2);
+
+    await leaving.close();
+    await vi.waitFor(() => expect(registry.stats().open).toBe(1), { timeout: 5000, interval: 5 });
+    expect(registry.list()).toHaveLength(1);
+
+    probe.shared.next({ data: 'still flowing' });
+    await staying.waitFor((s) => s.events.length === 1, 'the event on the other stream');
+    // The subject completes every stream, though each teardown throws.
+    probe.shared.complete();
+    await staying.waitForEnd();
+    expect(staying.events.map((event) => event.data)).toEqual(['still flowing']);
+    await vi.waitFor(() => expect(registry.stats().open).toBe(0), { timeout: 5000, interval: 5 });
+  });
 
   it('ends the response when the source completes', async () => {
     const app = await start();

@@ -1,5 +1,18 @@
 import { Controller, type MessageEvent, Param } from '@nestjs/common';
-import { defer, finalize, interval, map, NEVER, Observable, of, startWith, take } from 'rxjs';
+import {
+  defer,
+  finalize,
+  interval,
+  map,
+  NEVER,
+  Observable,
+  of,
+  range,
+  startWith,
+  take,
+  takeUntil,
+  tap,
+} from 'rxjs';
 import { EventStream, EventStreamSignal } from '../../../src/index.js';
 import { LifecycleProbe } from './lifecycle-probe.js';
 
@@ -77,6 +90,32 @@ export class EventsController {
       else queueMicrotask(() => subscriber.unsubscribe());
       return () => this.probe.finalize();
     });
+  }
+
+  /** An endless synchronous producer cut by take(3): it must stop after three values. */
+  @EventStream('take-of-endless')
+  takeOfEndless(): Observable<MessageEvent> {
+    return range(0, 5_000_000).pipe(
+      tap(() => this.probe.produced++),
+      map((n) => ({ data: `n${n}` })),
+      take(3),
+    );
+  }
+
+  /** A notifier that fired before the source was subscribed: nothing is emitted. */
+  @EventStream('already-stopped')
+  alreadyStopped(): Observable<MessageEvent> {
+    return of({ data: 'a' }, { data: 'b' }).pipe(takeUntil(of(true)));
+  }
+
+  /** The probe's shared subject, with a teardown that throws. */
+  @EventStream('throwing-teardown')
+  throwingTeardown(): Observable<MessageEvent> {
+    return this.probe.shared.pipe(
+      finalize(() => {
+        throw new Error('teardown failed');
+      }),
+    );
   }
 
   private counted(source: Observable<MessageEvent>): Observable<MessageEvent> {
