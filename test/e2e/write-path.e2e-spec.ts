@@ -58,6 +58,10 @@ function parsed(event: SseEvent): { event: string | undefined; id: string; data:
   };
 }
 
+function streamRequest(path: string): string {
+  return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`;
+}
+
 /** The responses in `bytes`, one after the other (HTTP/1.1, chunked), each with its events. */
 function pipelinedResponses(
   bytes: Buffer,
@@ -213,11 +217,9 @@ describe('the write path', () => {
     const received: Buffer[] = [];
     socket.on('data', (data: Buffer) => received.push(data));
     const closed = new Promise((resolve) => socket.once('close', resolve));
-    const request = (path: string) =>
-      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`;
     // Two requests in one packet: Node runs both handlers, but the second response gets the
     // socket only once the first one has ended.
-    socket.write(request('/feed/first') + request('/feed/second'));
+    socket.write(streamRequest('/feed/first') + streamRequest('/feed/second'));
     await lifecycle.waitFor((l) => l.opens.length === 2, 'both streams to open');
 
     // The second stream's events come first, while its response still waits for the socket.
