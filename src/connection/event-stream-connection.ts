@@ -135,7 +135,6 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     const socket = this.res.socket;
     if (
       socket !== null &&
-      !socket.writableCorked &&
       (retryMs !== undefined || this.early !== undefined || this.completedEarly)
     ) {
       // Frames are due at once: they leave with the head, in one writev (one TCP segment).
@@ -242,9 +241,12 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   /** Ends the response; what is queued is written first. */
   end(reason: CloseReason): void {
     if (this.state === State.Closed) return;
-    if (this.state === State.Open && this.droppedSinceReset > 0) this.sendReset();
-    if (this.state === State.Open && this.queue !== undefined) {
-      for (let i = this.queueHead; i < this.queue.length; i++) this.send(this.queue[i]!);
+    if (this.state === State.Open) {
+      if (this.droppedSinceReset > 0) this.sendReset();
+      const queue = this.queue;
+      if (queue !== undefined) {
+        for (let i = this.queueHead; i < queue.length; i++) this.send(queue[i]!);
+      }
     }
     this.res.end();
     this.dispose(reason);
@@ -288,7 +290,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     const socket = this.socket;
     if (socket === undefined) return this.res.write(frame.payload);
     // Frames of one tick leave together, in one writev, as Node's own response writes do.
-    if (!socket.writableCorked) corkUntilNextTick(socket);
+    corkUntilNextTick(socket);
     return socket.write(frame.chunk);
   }
 
@@ -461,8 +463,8 @@ function clientSafeError(error: unknown): { statusCode: number; message: string 
  * whose headers are on the socket already (nothing held in the response), and so owned by this
  * response (Node gives a pipelined response its socket only once the responses before it are
  * done), and whose `write` nobody wrapped (compression middleware does: its frames must go
- * through it). The chunks are byte for byte what `res.write()` would
- * have sent, and `res.end()` still writes the last chunk.
+ * through it). The chunks are byte for byte what `res.write()` would have sent, and `res.end()`
+ * still writes the last chunk.
  */
 function directSocket(res: ServerResponse): Socket | undefined {
   const socket = res.socket;

@@ -281,11 +281,7 @@ export class StreamRegistry
     this.connections.delete(connection.res);
     this.unreserve(connection.handler, connection.limitKey);
     if (reason === 'slow-client') this.counters.slowClientsClosed++;
-    if (connection.announced) {
-      if (this.lifecycle.observed) {
-        this.lifecycle.next({ type: 'close', stream: connection, reason });
-      }
-    }
+    if (connection.announced) this.report({ type: 'close', stream: connection, reason });
   }
 
   // --- internals ---------------------------------------------------------------------------
@@ -333,7 +329,7 @@ export class StreamRegistry
     connection.start(attacher, this.jitter);
     if (connection.isOpen) {
       connection.announced = true;
-      if (this.lifecycle.observed) this.lifecycle.next({ type: 'open', stream: connection });
+      this.report({ type: 'open', stream: connection });
     }
   }
 
@@ -409,6 +405,11 @@ export class StreamRegistry
       if (this.totalQueuedBytes <= target) break;
       connection.destroy('slow-client');
     }
+  }
+
+  /** Tells `lifecycle$`, when someone listens. */
+  private report(event: StreamLifecycleEvent): void {
+    if (this.lifecycle.observed) this.lifecycle.next(event);
   }
 
   /** One closure for every stream (the retry hint of its lifetime's end). */
