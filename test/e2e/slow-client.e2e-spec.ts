@@ -72,6 +72,28 @@ async function fillKernel(channel: Subject<SseEvent>, from: number, socket: Sock
   return next;
 }
 
+/**
+ * Asserts that `events` are what the kernel held, in order from the first event, then one reset,
+ * then the newest, in order, to event `pushed - 1`, with a gap of exactly `dropped` events.
+ * Returns the reset's data and the ids after it.
+ */
+function expectOneGap(
+  events: Array<{ event?: string; id?: string; data: string }>,
+  pushed: number,
+  dropped: number,
+): { reset: unknown; after: number[] } {
+  const resets = events.filter((e) => e.event === 'reset');
+  expect(resets).toHaveLength(1);
+  const resetAt = events.indexOf(resets[0]!);
+  const before = ids(events.slice(0, resetAt));
+  const after = ids(events.slice(resetAt + 1));
+  expect(before).toEqual(range(0, before.length));
+  expect(after).toEqual(range(pushed - after.length, pushed));
+  // The gap is exactly what was dropped.
+  expect(after[0]! - before.length).toBe(dropped);
+  return { reset: JSON.parse(resets[0]!.data), after };
+}
+
 describe('slow clients', () => {
   let app: INestApplication;
   let registry: StreamRegistry;
@@ -167,17 +189,8 @@ describe('slow clients', () => {
     const newest = String(pushed - 1);
     await client.waitFor((c) => c.events.at(-1)?.id === newest, `event ${newest}`, 10_000);
 
-    const resets = client.events.filter((e) => e.event === 'reset');
-    expect(resets).toHaveLength(1);
-    const resetAt = client.events.indexOf(resets[0]!);
-    const before = ids(client.events.slice(0, resetAt));
-    const after = ids(client.events.slice(resetAt + 1));
-    // What the kernel held, in order from the first event; then the newest, in order, to the last.
-    expect(before).toEqual(range(0, before.length));
-    expect(after).toEqual(range(pushed - after.length, pushed));
-    // The gap is exactly what was dropped, and the reset says so.
-    expect(after[0]! - before.length).toBe(eventsDropped);
-    expect(JSON.parse(resets[0]!.data)).toMatchObject({ dropped: eventsDropped });
+    const { reset, after } = expectOneGap(client.events, pushed, eventsDropped);
+    expect(reset).toMatchObject({ dropped: eventsDropped });
     // What the server kept for the client while it did not read stayed within the budget.
     const keptBytes = after.reduce((sum, id) => sum + frameBytes(id), 0);
     expect(keptBytes).toBeLessThanOrEqual(BUDGET);
@@ -209,18 +222,8 @@ describe('slow clients', () => {
     client.resume();
     await client.waitFor((c) => c.bodyComplete, 'the end of the response', 10_000);
     const { eventsDropped } = registry.stats();
-    const resets = client.events.filter((e) => e.event === 'reset');
-    expect(resets).toHaveLength(1);
-    expect(JSON.parse(resets[0]!.data)).toMatchObject({
-      reason: 'slow-client',
-      dropped: eventsDropped,
-    });
-    const resetAt = client.events.indexOf(resets[0]!);
-    const before = ids(client.events.slice(0, resetAt));
-    const after = ids(client.events.slice(resetAt + 1));
-    expect(before).toEqual(range(0, before.length));
-    expect(after).toEqual(range(pushed - after.length, pushed));
-    expect(after[0]! - before.length).toBe(eventsDropped);
+    const { reset } = expectOneGap(client.events, pushed, eventsDropped);
+    expect(reset).toMatchObject({ reason: 'slow-client', dropped: eventsDropped });
     await lifecycle.waitFor((l) => l.closes('complete').length === 1, 'the complete close');
   });
 
