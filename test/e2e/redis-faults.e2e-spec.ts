@@ -153,14 +153,19 @@ describe.skipIf(!installed)('the Redis broker when Redis fails', () => {
   describe('Redis unreachable at start-up', () => {
     const CONNECT_TIMEOUT_MS = 800;
 
-    it('fails app.init() at once with a BrokerUnavailableError that says what to do when nothing listens', async () => {
-      const port = await freePort();
+    /** An application on a Redis URL of this port, and how its `app.init()` ended. */
+    async function initAgainst(port: number) {
       const target = await createApp({
         url: `redis://127.0.0.1:${port}`,
         connectTimeoutMs: CONNECT_TIMEOUT_MS,
       });
-
       const init = await outcomeOf(target.init(), CONNECT_TIMEOUT_MS + 5000, 'app.init()');
+      return { target, init };
+    }
+
+    it('fails app.init() at once with a BrokerUnavailableError that says what to do when nothing listens', async () => {
+      const port = await freePort();
+      const { init } = await initAgainst(port);
 
       expect(init.ok).toBe(false);
       const error = (init as { error: unknown }).error;
@@ -178,11 +183,7 @@ describe.skipIf(!installed)('the Redis broker when Redis fails', () => {
       const handles = new OpenHandles().start();
       cleanups.push(async () => handles.stop());
       const port = await freePort();
-      const target = await createApp({
-        url: `redis://127.0.0.1:${port}`,
-        connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      });
-      const init = await outcomeOf(target.init(), CONNECT_TIMEOUT_MS + 5000, 'app.init()');
+      const { target, init } = await initAgainst(port);
       expect(init.ok).toBe(false);
 
       const closed = await outcomeOf(target.close(), 5000, 'app.close() after a failed init');
@@ -204,12 +205,7 @@ describe.skipIf(!installed)('the Redis broker when Redis fails', () => {
         await once(silent, 'close');
       });
       const port = (silent.address() as { port: number }).port;
-      const target = await createApp({
-        url: `redis://127.0.0.1:${port}`,
-        connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      });
-
-      const init = await outcomeOf(target.init(), CONNECT_TIMEOUT_MS + 5000, 'app.init()');
+      const { init } = await initAgainst(port);
 
       expect(init.ok).toBe(false);
       const error = (init as { error: unknown }).error;
