@@ -17,3 +17,4 @@ export type { LimitResponse, RouteOverridableOptions, SlowClientPolicy } from '.
 export { SSE_DEFAULTS } from './sse.options.js';
 export * from './hub/index.js';
 export * from './brokers/index.js';
+export { prepareEvent, type PreparedEvent } from './wire/prepared-event.js';

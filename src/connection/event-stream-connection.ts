@@ -9,7 +9,7 @@ import type { CloseReason, StreamInfo } from './stream-info.interface.js';
 import { setStreamHeaders } from './stream-headers.js';
 import type { PullTarget, SourceAttacher, SourceHold } from './stream-sources.js';
 import { corkUntilNextTick } from './tick-batch.js';
-import { WireFrame } from './wire-frame.js';
+import { WireFrame } from '../wire/wire-frame.js';
 
 const enum State {
   /** Subscribed, headers not sent: frames wait, an error still becomes an HTTP error. */

@@ -23,7 +23,7 @@ import type { SseEvent } from '../wire/sse-event.interface.js';
 import { type ConnectionOwner, EventStreamConnection } from './event-stream-connection.js';
 import { HeartbeatScheduler } from './heartbeat.js';
 import { sourceAttacher } from './stream-sources.js';
-import { WireFrame } from './wire-frame.js';
+import { WireFrame } from '../wire/wire-frame.js';
 import type {
   CloseReason,
   StreamInfo,
