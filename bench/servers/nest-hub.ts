@@ -70,12 +70,17 @@ function counted(inner: SseBroker): { broker: SseBroker; live: () => number } {
   let live = 0;
   const broker: SseBroker = {
     connect: () => inner.connect(),
-    publish: (channel, event) => inner.publish(channel, event),
-    subscribe(channel, hubListener): BrokerSubscription {
-      const subscription = inner.subscribe(channel, (event) => {
-        noteHop(event);
-        hubListener(event);
-      });
+    publish: (channel, event, options) => inner.publish(channel, event, options),
+    health: (options) => inner.health(options),
+    subscribe(channel, hubListener, onGap): BrokerSubscription {
+      const subscription = inner.subscribe(
+        channel,
+        (event) => {
+          noteHop(event);
+          hubListener(event);
+        },
+        onGap,
+      );
       let state: 'waiting' | 'live' | 'gone' = 'waiting';
       subscription.ready.then(
         () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { serializeEvent } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import {
+  type BrokerHealth,
   type BrokerSubscription,
   type HistoryPage,
   RETENTION_DEFAULTS,
@@ -122,6 +123,10 @@ class MemoryBroker implements SseBroker {
 
   compareIds(a: string, b: string): number {
     return (this.parse(a) ?? -1) - (this.parse(b) ?? -1);
+  }
+
+  async health(): Promise<BrokerHealth> {
+    return { status: 'up', details: { broker: 'memory', channels: this.channels.size } };
   }
 
   async close(): Promise<void> {

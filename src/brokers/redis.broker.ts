@@ -3,6 +3,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { BrokerUnavailableError } from '../errors/broker-unavailable.error.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import {
+  type BrokerHealth,
   type BrokerSubscription,
   type HistoryPage,
   RETENTION_DEFAULTS,
@@ -248,6 +249,18 @@ class RedisBroker implements SseBroker {
     const right = ID_PATTERN.exec(b);
     if (left === null || right === null) return left === null ? (right === null ? 0 : -1) : 1;
     return Number(left[1]) - Number(right[1]) || Number(left[2]) - Number(right[2]);
+  }
+
+  async health(): Promise<BrokerHealth> {
+    const client = this.client?.status ?? 'not connected';
+    const reader = this.reader?.status ?? 'not connected';
+    const status =
+      this.closed || this.client === undefined
+        ? 'down'
+        : client === 'ready' && reader === 'ready'
+          ? 'up'
+          : 'degraded';
+    return { status, details: { broker: 'redis', client, reader } };
   }
 
   async close(): Promise<void> {

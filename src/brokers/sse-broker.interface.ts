@@ -26,6 +26,26 @@ export interface BrokerSubscription {
   unsubscribe(): void;
 }
 
+/** Options of {@link SseBroker.publish}. */
+export interface PublishOptions {
+  /**
+   * Makes a retried publish safe: a publish with a key already seen on this channel within the
+   * broker's idempotency window stores nothing and resolves with the first publish's event.
+   */
+  idempotencyKey?: string;
+}
+
+/** Why a broker could not deliver a channel's events in order to a listener. */
+export type GapReason = 'history-gap';
+
+/** What a broker says of its health, for readiness probes. */
+export interface BrokerHealth {
+  /** `up`: publishes and live reads work; `degraded`: reconnecting; `down`: unreachable. */
+  readonly status: 'up' | 'degraded' | 'down';
+  /** Details for operators (connection states, how far behind the reader is, the last error). */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
 /** How much history a broker keeps per channel. */
 export interface RetentionOptions {
   /**
@@ -61,12 +81,19 @@ export interface SseBroker {
    * Appends an event to a channel's log and resolves with it (its id assigned) once it is stored
    * and delivered to this process's listeners of the channel.
    */
-  publish(channel: string, event: SseEvent): Promise<StoredEvent>;
+  publish(channel: string, event: SseEvent, options?: PublishOptions): Promise<StoredEvent>;
   /**
    * Live events of a channel. `ready` resolves with the id after which every event is
-   * delivered to the listener (`undefined`: from the channel's first event).
+   * delivered to the listener (`undefined`: from the channel's first event). `onGap` is called
+   * when the broker finds it cannot deliver every event after the last one it delivered (a
+   * reader that fell behind the channel's retention): the listener must resume from its own
+   * position (history) or tell its client of the gap; the broker goes on with newer events.
    */
-  subscribe(channel: string, listener: (event: StoredEvent) => void): BrokerSubscription;
+  subscribe(
+    channel: string,
+    listener: (event: StoredEvent) => void,
+    onGap?: (reason: GapReason) => void,
+  ): BrokerSubscription;
   /** Up to `limit` events after `afterId` (from the start of the log when undefined). */
   readAfter(channel: string, afterId: string | undefined, limit: number): Promise<HistoryPage>;
   /** The id of the newest event of a channel, if any. */
@@ -75,6 +102,8 @@ export interface SseBroker {
   compareIds(a: string, b: string): number;
   /** Releases every timer and connection. */
   close(): Promise<void>;
+  /** Whether the broker can publish and read now (readiness, not liveness). */
+  health(options?: { signal?: AbortSignal }): Promise<BrokerHealth>;
 }
 
 /** The retention defaults, shared by every broker. */

@@ -75,12 +75,16 @@ export class CountingBroker implements SseBroker {
   }
 
   subscribe(...args: Parameters<SseBroker['subscribe']>): BrokerSubscription {
-    const [channel, listener] = args;
-    const subscription = this.inner.subscribe(channel, (event) => {
-      this.delivered++;
-      listener(event);
-      for (const release of this.readGate?.splice(0) ?? []) release();
-    });
+    const [channel, listener, onGap] = args;
+    const subscription = this.inner.subscribe(
+      channel,
+      (event) => {
+        this.delivered++;
+        listener(event);
+        for (const release of this.readGate?.splice(0) ?? []) release();
+      },
+      onGap,
+    );
     this.change(channel, +1);
     let released = false;
     return {
@@ -112,6 +116,10 @@ export class CountingBroker implements SseBroker {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  health(...args: Parameters<SseBroker['health']>): ReturnType<SseBroker['health']> {
+    return this.inner.health(...args);
   }
 
   private change(channel: string, delta: number): void {
