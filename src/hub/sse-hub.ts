@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { memoryBroker } from '../brokers/memory.broker.js';
-import type { SseBroker } from '../brokers/sse-broker.interface.js';
+import type { BrokerHealth, SseBroker } from '../brokers/sse-broker.interface.js';
 import { StreamRegistry } from '../connection/stream-registry.js';
 import { InvalidChannelError } from '../errors/invalid-channel.error.js';
 import { ProducerIdError } from '../errors/producer-id.error.js';
@@ -68,6 +68,19 @@ export class SseHub implements OnModuleInit, OnApplicationShutdown {
     // Refused here, before anything is stored, rather than when a stream writes it.
     serializeEvent(event);
     return (await this.broker.publish(channel, event)).id;
+  }
+
+  /**
+   * Whether the hub's broker can publish and deliver now, for a readiness probe (Redis down:
+   * `down`; its reader reconnecting: `degraded`).
+   *
+   * @example
+   * ```ts
+   * const { status, details } = await hub.health();
+   * ```
+   */
+  health(options: { signal?: AbortSignal } = {}): Promise<BrokerHealth> {
+    return this.broker.health(options);
   }
 
   /**
