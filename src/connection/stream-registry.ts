@@ -41,6 +41,13 @@ export interface StreamRequest {
   res: ServerResponse;
   /** Runs the user's method; not called for HEAD, nor for a refused stream. */
   invoke: () => unknown;
+  /**
+   * Called once, right before the library answers on `res` itself (a stream's head, HEAD, 204,
+   * a refusal) and never when an error goes to Nest's exception filters instead. The platform
+   * glue takes the response over here: on Fastify, it copies the reply's headers onto the raw
+   * response and hijacks the reply.
+   */
+  takeOver?: () => void;
 }
 
 /** Options of {@link StreamRegistry.close}. */

@@ -1,6 +1,7 @@
 import { isObservable, type Observable } from 'rxjs';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import type { EventSink } from './event-stream-connection.js';
+import { flowControl } from './flow-control.js';
 
 /** What a connection needs of a pull source's consumer. */
 export interface PullTarget extends EventSink {
@@ -43,7 +44,10 @@ export function sourceAttacher(source: unknown): SourceAttacher | undefined {
     return (sink) => {
       // The connection is the observer itself: rxjs wraps it in its own Subscriber, whose
       // guarantees (stop at once on complete, error or unsubscribe) a producer relies on.
-      const subscription = (source as Observable<SseEvent>).subscribe(sink);
+      // Within the flow-control context: a hub stream anywhere in the pipe finds the stream.
+      const subscription = flowControl.run(sink, () =>
+        (source as Observable<SseEvent>).subscribe(sink),
+      );
       // Told when the subscriber is let go without a completion (it unsubscribed itself).
       subscription.add(() => sink.sourceReleased?.());
       return subscription;
