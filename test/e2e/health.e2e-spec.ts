@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { redisBroker, type SseBroker } from '../../src/index.js';
+import { memoryBroker, redisBroker, type SseBroker } from '../../src/index.js';
 import { HealthAppModule } from '../src/health/health-app.module.js';
 import { REDIS_SERVER_BIN, RedisServer, redisServerInstalled } from '../support/redis-server.js';
 
@@ -82,6 +82,21 @@ describe('readiness on the memory broker', () => {
         status: 'ok',
         info: { 'sse-broker': expect.objectContaining({ status: 'up', broker: 'memory' }) },
       }),
+    });
+  });
+});
+
+describe('a broker whose health check fails', () => {
+  it('is not ready: 503 down with the failure, not a 500', async () => {
+    const broker = Object.assign(memoryBroker(), {
+      health: () => Promise.reject(new Error('health check timed out')),
+    });
+    await start(broker);
+    const answer = await probe();
+    expect(answer.status).toBe(503);
+    expect(answer.body.error?.['sse-broker']).toEqual({
+      status: 'down',
+      message: 'health check timed out',
     });
   });
 });

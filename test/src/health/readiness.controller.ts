@@ -26,10 +26,16 @@ export class ReadinessController {
 
   private async broker() {
     const indicator = this.indicators.check('sse-broker');
-    const { status, details } = await this.hub.health({
-      signal: AbortSignal.timeout(BROKER_CHECK_TIMEOUT_MS),
-    });
-    if (status === 'down') return indicator.down({ message: 'SSE broker unreachable', ...details });
-    return status === 'degraded' ? indicator.degraded(details) : indicator.up(details);
+    try {
+      const { status, details } = await this.hub.health({
+        signal: AbortSignal.timeout(BROKER_CHECK_TIMEOUT_MS),
+      });
+      if (status === 'down')
+        return indicator.down({ message: 'SSE broker unreachable', ...details });
+      return status === 'degraded' ? indicator.degraded(details) : indicator.up(details);
+    } catch (error) {
+      // A check that timed out or failed is a broker that is not ready (503), not a 500.
+      return indicator.down({ message: error instanceof Error ? error.message : String(error) });
+    }
   }
 }
