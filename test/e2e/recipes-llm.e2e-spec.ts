@@ -98,7 +98,10 @@ describe.skipIf(SKIP)('recipe: an LLM token stream over POST, in Chromium', () =
     const before = model.outcomes.length;
     const { events, outcome } = await chat('stop early', 5);
     expect(outcome).toBe('AbortError');
-    expect(events).toHaveLength(5);
+    // Events already read when the abort came are still handed over; the rest never arrive.
+    expect(events.length).toBeGreaterThanOrEqual(5);
+    expect(events.length).toBeLessThan(answerTo('stop early').length);
+    expect(events.every((event) => event.event === 'token')).toBe(true);
     await model.ended(before + 1);
     expect(model.outcomes.slice(before)).toEqual(['aborted']);
   }, 60_000);
