@@ -494,3 +494,25 @@ describe('the packed tarball, installed in a consumer without the optional peers
     }
   }, 120_000);
 });
+
+describe('the README', () => {
+  /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to dashes. */
+  const anchorOf = (heading: string) =>
+    heading
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s-]/gu, '')
+      .replace(/\s/g, '-');
+
+  it('links only to headings it has', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    // Headings outside code blocks only: a `# comment` in a shell example is not one.
+    const prose = readme.replace(/```[\s\S]*?```/g, '');
+    const anchors = new Set(
+      [...prose.matchAll(/^#{1,6} (.+)$/gm)].map(([, heading]) => anchorOf(heading!)),
+    );
+    const links = [...prose.matchAll(/\]\(#([^)]+)\)/g)].map(([, anchor]) => anchor!);
+    expect(links.length).toBeGreaterThan(10);
+    expect(links.filter((anchor) => !anchors.has(anchor))).toEqual([]);
+  });
+});
