@@ -468,7 +468,7 @@ describe('the packed tarball, installed in a consumer without the optional peers
     expect(outside, 'an optional peer in a .d.ts breaks consumers without it').toEqual([]);
   });
 
-  it('type-checks an ESM and a CommonJS consumer with skipLibCheck: false', async () => {
+  it('type-checks ESM and CommonJS consumers with skipLibCheck: false', async () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const source = [
       "import { memoryBroker, redisBroker, SseHub, SseModule, type SseEvent } from 'nestjs-event-stream';",
@@ -477,22 +477,29 @@ describe('the packed tarball, installed in a consumer without the optional peers
       'export const modules = [SseModule.forRoot({ broker: memoryBroker() }), redisBroker];',
       'export { event, SseHub, collectEvents };',
     ].join('\n');
-    for (const kind of ['esm', 'cjs'] as const) {
-      const dir = join(consumer, kind);
+    // A CommonJS project is what `nest new` makes: its imports compile to require(). Older
+    // ones resolve as node10 (no exports map): typesVersions gives them ./testing.
+    const projects = [
+      { name: 'esm', type: 'module', options: {} },
+      { name: 'cjs', type: 'commonjs', options: {} },
+      {
+        name: 'cjs-node10',
+        type: 'commonjs',
+        options: { module: 'commonjs', moduleResolution: 'node10' },
+      },
+    ];
+    for (const { name, type, options } of projects) {
+      const dir = join(consumer, name);
       await mkdir(dir, { recursive: true });
-      // A CommonJS project is what `nest new` makes: its imports compile to require().
-      await writeFile(
-        join(dir, 'package.json'),
-        JSON.stringify({ type: kind === 'esm' ? 'module' : 'commonjs' }),
-      );
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ type }));
       await writeFile(join(dir, 'consumer.ts'), source);
       await writeFile(
         join(dir, 'tsconfig.json'),
-        consumerTsconfig({ skipLibCheck: false, experimentalDecorators: true }),
+        consumerTsconfig({ skipLibCheck: false, experimentalDecorators: true, ...options }),
       );
       await run(process.execPath, [tsc, '-p', dir], { cwd: dir, timeout: 60_000 });
     }
-  }, 120_000);
+  }, 180_000);
 });
 
 describe('the README', () => {
