@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,68 @@ async function run(
 }
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = join(ROOT, 'dist');
+const MANIFEST = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as PackageManifest;
+
+interface PackageManifest {
+  name: string;
+  license: string;
+  engines: { node: string };
+  repository: { type: string; url: string };
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  peerDependenciesMeta: Record<string, { optional?: boolean }>;
+}
+
+/**
+ * The runtime exports of each entry point. A change here is a change of the public API: update
+ * the list on purpose, and the README with it.
+ */
+const ROOT_EXPORTS = [
+  'BrokerUnavailableError',
+  'EventStream',
+  'EventStreamSignal',
+  'InvalidChannelError',
+  'InvalidEventFieldError',
+  'InvalidStreamRouteError',
+  'InvalidStreamSourceError',
+  'LastEventId',
+  'ProducerIdError',
+  'RETENTION_DEFAULTS',
+  'SSE_DEFAULTS',
+  'SSE_MODULE_OPTIONS',
+  'SseError',
+  'SseHub',
+  'SseModule',
+  'SseModuleMissingError',
+  'StreamRegistry',
+  'UnserializableEventDataError',
+  'chooseHandler',
+  'lastEventIdOf',
+  'memoryBroker',
+  'noContent',
+  'prepareEvent',
+  'redisBroker',
+  'serializeComment',
+  'serializeEvent',
+  'serializeRetry',
+];
+const TESTING_EXPORTS = ['TestEventStream', 'collectEvents', 'openEventStream'];
+
+/** The machinery behind the public face: never exported, whatever else changes. */
+const NEVER_EXPORTED = [
+  'RouteDispatcher',
+  'EventStreamConnection',
+  'HeartbeatScheduler',
+  'resolveOptions',
+  'routeSettings',
+  'hubStream',
+  'encodeCursor',
+  'parseCursor',
+  'ATTACH_SOURCE',
+  'ConfigurableModuleClass',
+  'EVENT_STREAM_METADATA',
+  'STREAM_REGISTRY_KEY',
+];
 
 /** What the child process prints: each export's `typeof`, and a few results of using them. */
 interface ImportReport {
@@ -70,6 +132,23 @@ process.stdout.write(JSON.stringify({
   refusal,
 }));
 `;
+
+/** The tsconfig.json of a consumer project of `consumer.ts`, resolving as Node does. */
+function consumerTsconfig(options: Record<string, unknown>): string {
+  return JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      noEmit: true,
+      types: ['node'],
+      typeRoots: [join(ROOT, 'node_modules', '@types')],
+      ...options,
+    },
+    files: ['consumer.ts'],
+  });
+}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -173,22 +252,7 @@ describe('the built package', () => {
       await mkdir(join(consumer, 'node_modules'));
       await symlink(ROOT, join(consumer, 'node_modules', 'nestjs-event-stream'), 'dir');
       await writeFile(join(consumer, 'package.json'), JSON.stringify({ type: 'module' }));
-      await writeFile(
-        join(consumer, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            target: 'ES2022',
-            module: 'nodenext',
-            moduleResolution: 'nodenext',
-            strict: true,
-            noEmit: true,
-            skipLibCheck: true,
-            types: ['node'],
-            typeRoots: [join(ROOT, 'node_modules', '@types')],
-          },
-          files: ['consumer.ts'],
-        }),
-      );
+      await writeFile(join(consumer, 'tsconfig.json'), consumerTsconfig({ skipLibCheck: true }));
       await writeFile(
         join(consumer, 'consumer.ts'),
         [
@@ -213,5 +277,249 @@ describe('the built package', () => {
       // Resolves only when tsc reports no error; a failure shows tsc's output.
       await run(process.execPath, [tsc, '-p', consumer], { cwd: consumer, timeout: 60_000 });
     }, 60_000);
+  });
+});
+
+// The package as `npm install <tarball>` lays it out: a copy of what `npm pack` ships, in a
+// consumer of its own whose node_modules holds the dependencies and the required peers only
+// (symlinked from this checkout), never the optional peers.
+
+/** Modules a consumer must have for the package to load: its dependencies and required peers. */
+function requiredModules(): string[] {
+  const optional = new Set(
+    Object.entries(MANIFEST.peerDependenciesMeta)
+      .filter(([, meta]) => meta.optional === true)
+      .map(([name]) => name),
+  );
+  return [
+    ...Object.keys(MANIFEST.dependencies),
+    ...Object.keys(MANIFEST.peerDependencies).filter((name) => !optional.has(name)),
+  ];
+}
+
+/** A CommonJS app on the installed package: it boots a stream route and reads it back. */
+const COMMONJS_APP = String.raw`
+'use strict';
+require('reflect-metadata');
+const { Controller, Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { of } = require('rxjs');
+// require() of the ES module package: on by default from Node 20.19 and 22.12.
+const { EventStream, SseModule, serializeEvent } = require('nestjs-event-stream');
+const { collectEvents } = require('nestjs-event-stream/testing');
+
+class HelloController {
+  hello() {
+    return of({ type: 'message', id: '1', data: 'hello' });
+  }
+}
+const descriptor = Object.getOwnPropertyDescriptor(HelloController.prototype, 'hello');
+Object.defineProperty(
+  HelloController.prototype,
+  'hello',
+  EventStream('hello')(HelloController.prototype, 'hello', descriptor) ?? descriptor,
+);
+Controller()(HelloController);
+class AppModule {}
+Module({ imports: [SseModule.forRoot({ heartbeatMs: 0 })], controllers: [HelloController] })(
+  AppModule,
+);
+
+(async () => {
+  const app = await NestFactory.create(AppModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const { events } = await collectEvents(app, { path: '/hello', count: 1 });
+  await app.close();
+  // The other route the README shows: import() from CommonJS, on any Node.
+  const viaImport = await import('nestjs-event-stream');
+  process.stdout.write(
+    JSON.stringify({
+      events,
+      frame: serializeEvent({ data: 'x' }),
+      sameModule: viaImport.SseModule === SseModule,
+    }),
+  );
+})().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`;
+
+describe('the packed tarball, installed in a consumer without the optional peers', () => {
+  let work: string;
+  let tarball: string;
+  let consumer: string;
+  let installed: string;
+  let packedFiles: string[];
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'nestjs-event-stream-pack-'));
+    // `npm pack` runs `prepack` scripts only; the build is the one the suite above made.
+    const stdout = await run('npm', ['pack', '--json', '--pack-destination', work], {
+      cwd: ROOT,
+      timeout: 60_000,
+    });
+    const [pack] = JSON.parse(stdout) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
+    tarball = join(work, pack!.filename);
+    packedFiles = pack!.files.map((file) => file.path);
+
+    consumer = join(work, 'consumer');
+    installed = join(consumer, 'node_modules', 'nestjs-event-stream');
+    await mkdir(join(consumer, 'node_modules', '@nestjs'), { recursive: true });
+    await run('tar', ['-xzf', tarball, '-C', work], { cwd: work, timeout: 30_000 });
+    await cp(join(work, 'package'), installed, { recursive: true });
+    for (const name of [...requiredModules(), '@nestjs/platform-express']) {
+      await symlink(join(ROOT, 'node_modules', name), join(consumer, 'node_modules', name), 'dir');
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+  });
+
+  it('exports exactly the public names from each entry point', async () => {
+    const stdout = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        'const names = async (m) => Object.keys(await import(m)).sort();' +
+          "process.stdout.write(JSON.stringify({ root: await names('nestjs-event-stream')," +
+          " testing: await names('nestjs-event-stream/testing') }));",
+      ],
+      { cwd: consumer, timeout: 30_000 },
+    );
+    const names = JSON.parse(stdout) as { root: string[]; testing: string[] };
+    expect(names.root).toEqual(ROOT_EXPORTS.toSorted());
+    expect(names.testing).toEqual(TESTING_EXPORTS.toSorted());
+    for (const name of NEVER_EXPORTED) {
+      expect(names.root, `${name} is internal`).not.toContain(name);
+    }
+  });
+
+  it('passes @arethetypeswrong/cli with the esm-only profile', async () => {
+    const attw = join(ROOT, 'node_modules', '.bin', 'attw');
+    // Resolves only when attw finds no problem; a failure shows its report.
+    await run(attw, [tarball, '--profile', 'esm-only', '--no-definitely-typed', '--no-color'], {
+      cwd: work,
+      timeout: 60_000,
+    });
+  }, 60_000);
+
+  it('works from a plain CommonJS file, with require() and with import()', async () => {
+    await writeFile(join(consumer, 'app.cjs'), COMMONJS_APP);
+    const stdout = await run(process.execPath, ['app.cjs'], { cwd: consumer, timeout: 30_000 });
+    expect(JSON.parse(stdout)).toEqual({
+      events: [{ event: 'message', id: '1', data: 'hello' }],
+      frame: 'data: x\n\n',
+      sameModule: true,
+    });
+  }, 60_000);
+
+  it('ships source maps only with their sources inlined', async () => {
+    const maps = packedFiles.filter((path) => path.endsWith('.map'));
+    const scripts = packedFiles.filter((path) => path.endsWith('.js'));
+    expect(maps.length, 'one map per script').toBe(scripts.length);
+    for (const path of maps) {
+      const map = JSON.parse(await readFile(join(installed, path), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: Array<string | null>;
+      };
+      expect(map.sources.length, path).toBeGreaterThan(0);
+      expect(map.sourcesContent?.length, `${path} carries its sources`).toBe(map.sources.length);
+      expect(map.sourcesContent!.every((text) => typeof text === 'string' && text.length > 0)).toBe(
+        true,
+      );
+    }
+    expect(packedFiles.filter((path) => path.endsWith('.d.ts.map'))).toEqual([]);
+  });
+
+  it('ships a LICENSE, and a manifest with engines and a repository that names no made-up host', async () => {
+    expect(packedFiles).toContain('LICENSE');
+    expect(await readFile(join(installed, 'LICENSE'), 'utf8')).toMatch(
+      /^MIT License\n\nCopyright \(c\) \d{4} nestjs-event-stream contributors\n/,
+    );
+    expect(MANIFEST.license).toBe('MIT');
+    // require() of ES modules is on by default from these versions: what the README promises.
+    expect(MANIFEST.engines.node).toBe('^20.19.0 || >=22.12.0');
+    expect(MANIFEST.repository.type).toBe('git');
+    expect(MANIFEST.repository.url, 'set the real URL when the repository is public').not.toMatch(
+      /:\/\/|@/,
+    );
+  });
+
+  it('has declarations that import nothing but its dependencies, required peers and node:', async () => {
+    const allowed = new Set(requiredModules());
+    const declarations = packedFiles.filter((path) => path.endsWith('.d.ts'));
+    const outside: string[] = [];
+    for (const path of declarations) {
+      const text = await readFile(join(installed, path), 'utf8');
+      for (const [, specifier] of text.matchAll(/(?:from |import\()\s*['"]([^'"]+)['"]/g)) {
+        if (specifier!.startsWith('.') || specifier!.startsWith('node:')) continue;
+        const name = specifier!.startsWith('@')
+          ? specifier!.split('/').slice(0, 2).join('/')
+          : specifier!.split('/')[0]!;
+        if (!allowed.has(name)) outside.push(`${path}: ${specifier}`);
+      }
+    }
+    expect(outside, 'an optional peer in a .d.ts breaks consumers without it').toEqual([]);
+  });
+
+  it('type-checks ESM and CommonJS consumers with skipLibCheck: false', async () => {
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const source = [
+      "import { memoryBroker, redisBroker, SseHub, SseModule, type SseEvent } from 'nestjs-event-stream';",
+      "import { collectEvents } from 'nestjs-event-stream/testing';",
+      "const event: SseEvent = { type: 'message', data: 'x' };",
+      'export const modules = [SseModule.forRoot({ broker: memoryBroker() }), redisBroker];',
+      'export { event, SseHub, collectEvents };',
+    ].join('\n');
+    // A CommonJS project is what `nest new` makes: its imports compile to require(). Older
+    // ones resolve as node10 (no exports map): typesVersions gives them ./testing.
+    const projects = [
+      { name: 'esm', type: 'module', options: {} },
+      { name: 'cjs', type: 'commonjs', options: {} },
+      {
+        name: 'cjs-node10',
+        type: 'commonjs',
+        options: { module: 'commonjs', moduleResolution: 'node10' },
+      },
+    ];
+    for (const { name, type, options } of projects) {
+      const dir = join(consumer, name);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ type }));
+      await writeFile(join(dir, 'consumer.ts'), source);
+      await writeFile(
+        join(dir, 'tsconfig.json'),
+        consumerTsconfig({ skipLibCheck: false, experimentalDecorators: true, ...options }),
+      );
+      await run(process.execPath, [tsc, '-p', dir], { cwd: dir, timeout: 60_000 });
+    }
+  }, 180_000);
+});
+
+describe('the README', () => {
+  /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to dashes. */
+  const anchorOf = (heading: string) =>
+    heading
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s-]/gu, '')
+      .replace(/\s/g, '-');
+
+  it('links only to headings it has', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    // Headings outside code blocks only: a `# comment` in a shell example is not one.
+    const prose = readme.replace(/```[\s\S]*?```/g, '');
+    const anchors = new Set(
+      [...prose.matchAll(/^#{1,6} (.+)$/gm)].map(([, heading]) => anchorOf(heading!)),
+    );
+    const links = [...prose.matchAll(/\]\(#([^)]+)\)/g)].map(([, anchor]) => anchor!);
+    expect(links.length).toBeGreaterThan(10);
+    expect(links.filter((anchor) => !anchors.has(anchor))).toEqual([]);
   });
 });
