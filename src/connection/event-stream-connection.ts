@@ -8,11 +8,14 @@ import type { HeartbeatGroup, HeartbeatMember, HeartbeatScheduler } from './hear
 import type { CloseReason, StreamInfo } from './stream-info.interface.js';
 import { setStreamHeaders } from './stream-headers.js';
 import type { PullTarget, SourceAttacher, SourceHold } from './stream-sources.js';
-import { corkUntilNextTick } from './tick-batch.js';
+import { corkUntilNextTick, type Flushable, flushAtEndOfTick } from './tick-batch.js';
 import { WireFrame } from '../wire/wire-frame.js';
 
 const enum State {
-  /** Subscribed, headers not sent: frames wait, an error still becomes an HTTP error. */
+  /**
+   * Subscribed, headers not sent: frames wait in the queue (within the same budgets as the
+   * drain queue), and an error before any event still becomes an HTTP error.
+   */
   Starting,
   Open,
   Closed,
@@ -53,7 +56,7 @@ export interface EventSink {
  * connection alive with heartbeats, and releases everything the moment it closes — the client
  * went away, the source ended, or the server ended it.
  */
-export class EventStreamConnection implements HeartbeatMember, PullTarget, StreamInfo {
+export class EventStreamConnection implements HeartbeatMember, PullTarget, StreamInfo, Flushable {
   lastActiveTick = 0;
   readonly openedAt = Date.now();
   /** Bytes waiting in this connection's own queue (the socket's are in `res.writableLength`). */
@@ -61,15 +64,24 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   /** Set by the registry once it reported the stream open (so that it reports its close). */
   announced = false;
 
+  /** Set while a flush of a compressing middleware is due at the end of this tick. */
+  flushQueued = false;
+
   private state = State.Starting;
-  /** Frames the source emitted while it was being attached, before the headers went out. */
-  private early?: WireFrame[];
   private startError: unknown;
   private completedEarly = false;
+  /** The source failed while attaching, after events: they are sent, then its error. */
+  private failedEarly?: { error: unknown };
+  /** A middleware's `flush()` (compression), called once per tick that wrote. */
+  private flushWrapped = false;
   private hold?: SourceHold;
   private heartbeatGroup?: HeartbeatGroup;
   private lifetimeTimer?: NodeJS.Timeout;
-  /** Frames waiting for the socket to drain; `queueHead` is the next one to write. */
+  /**
+   * Event frames waiting for the headers to go out or for the socket to drain; `queueHead` is
+   * the next one to write. Only events: a stream's last frames (its error, its retry hint) are
+   * written by {@link end}, after the queue.
+   */
   private queue?: WireFrame[];
   private queueHead = 0;
   private droppedSinceReset = 0;
@@ -115,42 +127,53 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   /**
    * Attaches the source (`attach` returns how to release it) and, unless it failed while
-   * attaching (then the error is thrown, for Nest's exception filters to answer), sends the
-   * headers and what the source already emitted.
+   * attaching before any event (then the error is thrown, for Nest's exception filters to
+   * answer), sends the headers and what the source already emitted. `takeOver` is called right
+   * before the head is written, and only then.
    */
-  start(attach: SourceAttacher, jitter: () => number): void {
+  start(attach: SourceAttacher, jitter: () => number, takeOver?: () => void): void {
     // `on`, not `once` (which wraps the listener): dispose() removes it either way.
     this.res.on('close', this.owner.onResponseClose);
-    this.hold = attach(this);
+    const hold = attach(this);
+    if (this.state === State.Closed) {
+      // Cut while attaching (a synchronous burst over budget): the source is let go now.
+      this.release(hold);
+      return;
+    }
+    this.hold = hold;
     if (this.startError !== undefined) {
       const error = this.startError;
       this.dispose('error');
       throw error;
     }
-    if (this.state === State.Closed) {
-      return;
-    }
+    takeOver?.();
     setStreamHeaders(this.request, this.res);
     const { heartbeatMs, retryMs, maxLifetimeMs } = this.settings;
     const socket = this.res.socket;
-    if (
-      socket !== null &&
-      (retryMs !== undefined || this.early !== undefined || this.completedEarly)
-    ) {
+    const due =
+      this.queue !== undefined ||
+      this.droppedSinceReset > 0 ||
+      this.completedEarly ||
+      this.failedEarly !== undefined;
+    if (socket !== null && (retryMs !== undefined || due)) {
       // Frames are due at once: they leave with the head, in one writev (one TCP segment).
       corkUntilNextTick(socket);
     }
     this.res.flushHeaders();
     this.socket = directSocket(this.res);
+    this.flushWrapped =
+      this.socket === undefined && typeof (this.res as { flush?: unknown }).flush === 'function';
     this.state = State.Open;
     releaseRouterState(this.request);
+    let writable = true;
     if (retryMs !== undefined) {
-      this.writeFrame(new WireFrame(`${serializeRetry(retryMs)}\n`));
+      writable = this.send(new WireFrame(`${serializeRetry(retryMs)}\n`));
     }
-    const early = this.early;
-    this.early = undefined;
-    if (early !== undefined) {
-      for (const frame of early) this.writeEvent(frame);
+    if (due && writable) writable = this.flushQueue();
+    if (!writable) this.awaitDrain();
+    if (this.failedEarly !== undefined) {
+      this.error(this.failedEarly.error);
+      return;
     }
     if (this.completedEarly) {
       this.end('complete');
@@ -180,7 +203,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       return;
     }
     if (this.state === State.Starting) {
-      (this.early ??= []).push(frame);
+      this.enqueue(frame);
     } else {
       this.writeEvent(frame);
     }
@@ -188,7 +211,12 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   error(error: unknown): void {
     if (this.state === State.Starting) {
-      this.startError = error ?? new Error('The event source failed with no error value');
+      if (this.queue !== undefined || this.droppedSinceReset > 0) {
+        // Events came first: they are delivered, then the error ends the open stream.
+        this.failedEarly ??= { error };
+      } else {
+        this.startError = error ?? new Error('The event source failed with no error value');
+      }
       return;
     }
     if (this.state === State.Closed) return;
@@ -196,12 +224,12 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       `${this.handler}: the event source failed after the stream opened; sending "${this.settings.errorEvent}" and ending it`,
       error instanceof Error ? error.stack : String(error),
     );
-    this.writeFrame(
+    this.end(
+      'error',
       new WireFrame(
         serializeEvent({ type: this.settings.errorEvent, data: clientSafeError(error) }),
       ),
     );
-    this.end('error');
   }
 
   complete(): void {
@@ -214,9 +242,9 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   sendHeartbeat(): void {
     // A full socket means bytes are already on their way; a heartbeat would only add to them.
-    if (!this.waitingForDrain) {
-      this.writeFrame(HEARTBEAT);
-    }
+    if (this.waitingForDrain || this.state !== State.Open) return;
+    if (this.heartbeatGroup !== undefined) this.lastActiveTick = this.heartbeatGroup.tick;
+    if (!this.send(HEARTBEAT)) this.awaitDrain();
   }
 
   /** Resolves once the socket drained (or the stream closed): how a pull source waits. */
@@ -234,19 +262,23 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       if (this.state === State.Starting) this.dispose(reason);
       return;
     }
-    this.writeFrame(new WireFrame(`${lastEvent}${serializeRetry(retryMs)}\n`));
-    this.end(reason);
+    this.end(reason, new WireFrame(`${lastEvent}${serializeRetry(retryMs)}\n`));
   }
 
-  /** Ends the response; what is queued is written first. */
-  end(reason: CloseReason): void {
+  /** Ends the response; what is queued is written first, then `last` (if given). */
+  end(reason: CloseReason, last?: WireFrame): void {
     if (this.state === State.Closed) return;
-    if (this.state === State.Open) {
+    if (this.state === State.Open && !this.res.destroyed) {
       if (this.droppedSinceReset > 0) this.sendReset();
       const queue = this.queue;
       if (queue !== undefined) {
-        for (let i = this.queueHead; i < queue.length; i++) this.send(queue[i]!);
+        for (let i = this.queueHead; i < queue.length; i++) {
+          const frame = queue[i]!;
+          this.owner.eventWritten(frame.size);
+          this.send(frame);
+        }
       }
+      if (last !== undefined) this.send(last);
     }
     this.res.end();
     this.dispose(reason);
@@ -260,23 +292,26 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   }
 
   private writeEvent(frame: WireFrame): void {
-    this.owner.eventWritten(frame.size);
-    this.writeFrame(frame);
-  }
-
-  private writeFrame(frame: WireFrame): void {
     if (this.heartbeatGroup !== undefined) {
       this.lastActiveTick = this.heartbeatGroup.tick;
     }
     // The hot path: nothing queued, the socket not full. `send()` says when the socket is full,
     // and only then is the budget checked.
     if (!this.waitingForDrain) {
+      // A response cut before its 'close' event: nothing is written, nothing counted.
+      if (this.res.destroyed) return;
+      this.owner.eventWritten(frame.size);
       if (!this.send(frame)) {
         this.awaitDrain();
         if (this.res.writableLength > this.settings.maxBufferedBytes) this.overBudget();
       }
       return;
     }
+    this.enqueue(frame);
+  }
+
+  /** Queues an event frame, within the stream's budget and the application's. */
+  private enqueue(frame: WireFrame): void {
     (this.queue ??= []).push(frame);
     this.queuedBytes += frame.chunk.length;
     this.owner.queuedBytesChanged(this, frame.chunk.length);
@@ -288,7 +323,11 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   /** Writes one frame; false once the socket is full. */
   private send(frame: WireFrame): boolean {
     const socket = this.socket;
-    if (socket === undefined) return this.res.write(frame.payload);
+    if (socket === undefined) {
+      // A compressing middleware holds what it is given until flushed: once per tick.
+      if (this.flushWrapped) flushAtEndOfTick(this);
+      return this.res.write(frame.payload);
+    }
     // Frames of one tick leave together, in one writev, as Node's own response writes do.
     corkUntilNextTick(socket);
     return socket.write(frame.chunk);
@@ -336,28 +375,40 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   private onDrain(): void {
     this.waitingForDrain = false;
     if (this.state !== State.Open) return;
-    let full = false;
-    if (this.droppedSinceReset > 0) full = !this.sendReset();
+    if (this.flushQueue()) {
+      this.releaseDrainWaiters();
+    } else {
+      this.awaitDrain();
+    }
+  }
+
+  /** Writes the reset owed, then queued events until the socket is full; false if it filled. */
+  private flushQueue(): boolean {
+    if (this.res.destroyed) return false;
+    if (this.droppedSinceReset > 0 && !this.sendReset()) return false;
     const queue = this.queue;
+    if (queue === undefined) return true;
+    let full = false;
     let freed = 0;
-    if (queue !== undefined) {
-      while (!full && this.queueHead < queue.length) {
-        const frame = queue[this.queueHead]!;
-        queue[this.queueHead++] = undefined as unknown as WireFrame;
-        freed += frame.chunk.length;
-        full = !this.send(frame);
-      }
+    while (!full && this.queueHead < queue.length) {
+      const frame = queue[this.queueHead]!;
+      queue[this.queueHead++] = undefined as unknown as WireFrame;
+      freed += frame.chunk.length;
+      this.owner.eventWritten(frame.size);
+      full = !this.send(frame);
     }
     if (freed > 0) {
       this.queuedBytes -= freed;
       this.owner.queuedBytesChanged(this, -freed);
       this.compactQueue();
     }
-    if (full) {
-      this.awaitDrain();
-    } else {
-      this.releaseDrainWaiters();
-    }
+    return !full;
+  }
+
+  /** Called once at the end of a tick that wrote through a compressing middleware. */
+  flushNow(): void {
+    this.flushQueued = false;
+    if (this.state === State.Open) (this.res as unknown as { flush(): void }).flush();
   }
 
   private awaitDrain(): void {
@@ -413,21 +464,33 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     this.queuedBytes = 0;
     // Told with the queue already empty, so the registry drops it from its backlogged set.
     if (queued > 0) this.owner.queuedBytesChanged(this, -queued);
-    this.early = undefined;
     this.releaseDrainWaiters();
-    // Releases the source at once (a no-op from inside its own complete or error). A teardown
-    // that throws is reported, and the stream is still counted closed.
+    // Releases the source at once (a no-op from inside its own complete or error).
     const hold = this.hold;
     this.hold = undefined;
-    try {
-      hold?.unsubscribe();
-    } catch (error) {
-      this.owner.logger.error(
-        `${this.handler}: releasing the event source failed`,
-        error instanceof Error ? error.stack : String(error),
-      );
-    }
+    if (hold !== undefined) this.release(hold);
     this.owner.closed(this, reason);
+  }
+
+  /**
+   * Lets go of a source. A teardown that throws (an Observable's) or rejects (an async
+   * generator's `finally`) is reported, and the stream is still counted closed.
+   */
+  private release(hold: SourceHold): void {
+    try {
+      const released = hold.unsubscribe();
+      // Only pull sources return a promise: the closure is made for them alone.
+      if (released !== undefined) released.then(undefined, (error) => this.releaseFailed(error));
+    } catch (error) {
+      this.releaseFailed(error);
+    }
+  }
+
+  private releaseFailed(error: unknown): void {
+    this.owner.logger.error(
+      `${this.handler}: releasing the event source failed`,
+      error instanceof Error ? error.stack : String(error),
+    );
   }
 }
 

@@ -20,6 +20,7 @@ import {
 } from '../sse.options.js';
 import { serializeEvent, serializeRetry } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
+import { preparedFrame } from '../wire/prepared-event.js';
 import { type ConnectionOwner, EventStreamConnection } from './event-stream-connection.js';
 import { HeartbeatScheduler } from './heartbeat.js';
 import { sourceAttacher } from './stream-sources.js';
@@ -102,9 +103,6 @@ export class StreamRegistry
     eventsDropped: 0,
     refused: 0,
   };
-  private readonly frozenFrames = new WeakMap<SseEvent, WireFrame>();
-  private lastEvent?: SseEvent;
-  private lastFrame?: WireFrame;
   private readonly settingsCache = new WeakMap<EventStreamOptions, StreamSettings>();
 
   /** The shutdown event's frame, serialized at start-up: an invalid one fails `forRoot()`. */
@@ -161,6 +159,7 @@ export class StreamRegistry
   serve(request: StreamRequest): void | Promise<void> {
     const { req, res } = request;
     if (req.method === 'HEAD') {
+      request.takeOver?.();
       setStreamHeaders(req, res);
       res.end();
       return;
@@ -173,7 +172,7 @@ export class StreamRegistry
       : undefined;
     const refusal = this.refusal(request.handler, clientKey, settings);
     if (refusal !== undefined) {
-      this.refuse(req, res, refusal);
+      this.refuse(request, refusal);
       return;
     }
     this.reserve(request.handler, clientKey);
@@ -188,9 +187,16 @@ export class StreamRegistry
     try {
       const result = request.invoke();
       if (isThenable(result)) {
+        // A client that leaves during the set-up gives its slot back as it goes, not when the
+        // set-up settles (which may be never).
+        res.on('close', releaseReservation);
         return Promise.resolve(result).then(
-          (source) => this.attach(request, settings, clientKey, source, releaseReservation),
+          (source) => {
+            res.off('close', releaseReservation);
+            this.attach(request, settings, clientKey, source, releaseReservation);
+          },
           (error: unknown) => {
+            res.off('close', releaseReservation);
             releaseReservation();
             throw error;
           },
@@ -240,25 +246,10 @@ export class StreamRegistry
   // --- ConnectionOwner -------------------------------------------------------------------
 
   frameOf(event: SseEvent): WireFrame {
-    // A Subject fans one event object out to every subscriber in one synchronous run: the
-    // frame of the last event serves them all. It is forgotten once that run is over, as a
-    // producer may reuse and mutate its event object later.
-    if (event === this.lastEvent) return this.lastFrame!;
-    let frame: WireFrame | undefined;
-    if (Object.isFrozen(event)) {
-      // A frozen event (the hub's) cannot change: its frame lives as long as the event does.
-      frame = this.frozenFrames.get(event);
-      if (frame === undefined) {
-        frame = new WireFrame(serializeEvent(event));
-        this.frozenFrames.set(event, frame);
-      }
-    } else {
-      frame = new WireFrame(serializeEvent(event));
-    }
-    if (this.lastEvent === undefined) queueMicrotask(this.forgetLastFrame);
-    this.lastEvent = event;
-    this.lastFrame = frame;
-    return frame;
+    // Bytes are shared only where the library owns them (a prepared event, deep-frozen with its
+    // frame: the hub's, or prepareEvent()'s). Any other object may be mutated and re-emitted by
+    // its producer (scan with an accumulator), so it is serialized as it is now, for this stream.
+    return preparedFrame(event) ?? new WireFrame(serializeEvent(event));
   }
 
   queuedBytesChanged(connection: EventStreamConnection, delta: number): void {
@@ -294,14 +285,17 @@ export class StreamRegistry
   // --- internals ---------------------------------------------------------------------------
 
   private attach(
-    { handler, req, res }: StreamRequest,
+    request: StreamRequest,
     settings: StreamSettings,
     clientKey: string | undefined,
     source: unknown,
     releaseReservation: (unreserve?: boolean) => void,
   ): void {
+    const { handler, req, res } = request;
     if (isNoContent(source)) {
       releaseReservation();
+      if (res.destroyed) return;
+      request.takeOver?.();
       res.statusCode = 204;
       res.end();
       return;
@@ -318,7 +312,7 @@ export class StreamRegistry
     }
     if (this.shuttingDown) {
       releaseReservation();
-      this.refuse(req, res, 'shutdown');
+      this.refuse(request, 'shutdown');
       return;
     }
     // From here the connection holds the reservation, and gives it back when it closes.
@@ -333,7 +327,7 @@ export class StreamRegistry
       this,
     );
     this.connections.set(res, connection);
-    connection.start(attacher, this.jitter);
+    connection.start(attacher, this.jitter, request.takeOver);
     if (connection.isOpen) {
       connection.announced = true;
       this.report({ type: 'open', stream: connection });
@@ -357,8 +351,10 @@ export class StreamRegistry
     return undefined;
   }
 
-  private refuse(req: IncomingMessage, res: ServerResponse, limit: string): void {
+  private refuse(request: StreamRequest, limit: string): void {
+    const { req, res } = request;
     this.counters.refused++;
+    request.takeOver?.();
     const retryMs = this.jitteredRetry(
       this.options.limitResponse === 'status' || limit === 'shutdown' ? 1 : 2,
     );
@@ -421,11 +417,6 @@ export class StreamRegistry
 
   /** One closure for every stream (the retry hint of its lifetime's end). */
   private readonly jitter = (): number => this.jitteredRetry();
-
-  private readonly forgetLastFrame = (): void => {
-    this.lastEvent = undefined;
-    this.lastFrame = undefined;
-  };
 }
 
 function decrement(map: Map<string, number>, key: string): void {

@@ -18,3 +18,29 @@ function uncorkAll(): void {
   corked = [];
   for (const socket of sockets) socket.uncork();
 }
+
+/** A stream written through a middleware that holds bytes until flushed (compression). */
+export interface Flushable {
+  /** True while its flush is due at the end of this tick. */
+  flushQueued: boolean;
+  flushNow(): void;
+}
+
+let flushing: Flushable[] = [];
+
+/**
+ * Flushes a stream once at the end of this tick, however many frames it wrote meanwhile: a
+ * compressor then emits one block per tick, not one per event. One `process.nextTick` serves
+ * every stream.
+ */
+export function flushAtEndOfTick(target: Flushable): void {
+  if (target.flushQueued) return;
+  target.flushQueued = true;
+  if (flushing.push(target) === 1) process.nextTick(flushAll);
+}
+
+function flushAll(): void {
+  const targets = flushing;
+  flushing = [];
+  for (const target of targets) target.flushNow();
+}
