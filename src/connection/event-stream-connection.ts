@@ -477,21 +477,26 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
    * generator's `finally`) is reported, and the stream is still counted closed.
    */
   private release(hold: SourceHold): void {
+    const { logger } = this.owner;
+    const handler = this.handler;
     try {
       const released = hold.unsubscribe();
-      // Only pull sources return a promise: the closure is made for them alone.
-      if (released !== undefined) released.then(undefined, (error) => this.releaseFailed(error));
+      // Only pull sources return a promise, which may never settle (a generator stuck on a
+      // quiet upstream): what it holds must not be this connection.
+      if (released !== undefined) {
+        released.then(undefined, (error: unknown) => releaseFailed(logger, handler, error));
+      }
     } catch (error) {
-      this.releaseFailed(error);
+      releaseFailed(logger, handler, error);
     }
   }
+}
 
-  private releaseFailed(error: unknown): void {
-    this.owner.logger.error(
-      `${this.handler}: releasing the event source failed`,
-      error instanceof Error ? error.stack : String(error),
-    );
-  }
+function releaseFailed(logger: Logger, handler: string, error: unknown): void {
+  logger.error(
+    `${handler}: releasing the event source failed`,
+    error instanceof Error ? error.stack : String(error),
+  );
 }
 
 /**
