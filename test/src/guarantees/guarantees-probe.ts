@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
+import { Subject } from 'rxjs';
+import type { SseEvent } from '../../../src/index.js';
 
 /** What the guarantees routes share with their tests: a quiet upstream, a gate, call counts. */
 @Injectable()
@@ -9,6 +11,8 @@ export class GuaranteesProbe {
   /** Set-ups that started, and their clients' aborts (the signal of @EventStreamSignal()). */
   setups = 0;
   aborts = 0;
+  /** Events a test sends, one at a time, to the `compressible` route. */
+  readonly feed = new Subject<SseEvent>();
   /** Values the `scripted` route emits, one per macrotask; set by a test before it connects. */
   script: unknown[] = [];
 

@@ -1,4 +1,4 @@
-import { Controller, Query } from '@nestjs/common';
+import { Controller, Header, Query } from '@nestjs/common';
 import { on } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { concat, concatMap, from, NEVER, Observable, of, scan, throwError, timer, map } from 'rxjs';
@@ -145,5 +145,12 @@ export class GuaranteesController {
     return from(this.probe.script).pipe(
       concatMap((value) => timer(0).pipe(map(() => value as SseEvent))),
     );
+  }
+
+  /** The probe's feed, on a response a compression middleware may compress (no no-transform). */
+  @Header('Cache-Control', 'no-cache')
+  @EventStream('compressible')
+  compressible(): Observable<SseEvent> {
+    return this.probe.feed.asObservable();
   }
 }
