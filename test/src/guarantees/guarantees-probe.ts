@@ -13,8 +13,8 @@ export class GuaranteesProbe {
   aborts = 0;
   /** Events a test sends, one at a time, to the `compressible` route. */
   readonly feed = new Subject<SseEvent>();
-  /** Values the `scripted` route emits, one per macrotask; set by a test before it connects. */
-  script: unknown[] = [];
+  /** What the `scripted` route plays: steps of values; set by a test before it connects. */
+  script: unknown[][] = [];
 
   private releaseGate?: () => void;
   private readonly gate = new Promise<void>((resolve) => (this.releaseGate = resolve));

@@ -139,11 +139,33 @@ export class GuaranteesController {
     return concat(of({ data: 'ok' }), NEVER);
   }
 
-  /** Emits the probe's script, one value per macrotask, then completes. */
+  /**
+   * Plays the probe's script: each step on a macrotask of its own, its values synchronously in
+   * one run (a burst). A `{ mutate }` value sets the data of one object the route keeps, and
+   * emits that same object again.
+   */
   @EventStream('scripted')
   scripted(): Observable<SseEvent> {
+    const shared: SseEvent = { data: '' };
     return from(this.probe.script).pipe(
-      concatMap((value) => timer(0).pipe(map(() => value as SseEvent))),
+      concatMap((step) =>
+        timer(0).pipe(
+          concatMap(
+            () =>
+              new Observable<SseEvent>((subscriber) => {
+                for (const value of step) {
+                  if (isMutation(value)) {
+                    shared.data = value.mutate;
+                    subscriber.next(shared);
+                  } else {
+                    subscriber.next(value as SseEvent);
+                  }
+                }
+                subscriber.complete();
+              }),
+          ),
+        ),
+      ),
     );
   }
 
@@ -153,4 +175,13 @@ export class GuaranteesController {
   compressible(): Observable<SseEvent> {
     return this.probe.feed.asObservable();
   }
+}
+
+/** A script value that mutates the route's one shared event, then emits it. */
+export interface Mutation {
+  mutate: string;
+}
+
+export function isMutation(value: unknown): value is Mutation {
+  return typeof value === 'object' && value !== null && 'mutate' in value;
 }
