@@ -1,14 +1,12 @@
 import { HttpException, type Logger } from '@nestjs/common';
-import { type IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StreamPort } from '../platform/stream-port.interface.js';
 import type { StreamSettings } from '../sse.options.js';
 import { serializeEvent, serializeRetry } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import type { HeartbeatGroup, HeartbeatMember, HeartbeatScheduler } from './heartbeat.js';
 import type { CloseReason, StreamInfo } from './stream-info.interface.js';
-import { setStreamHeaders } from './stream-headers.js';
 import type { PullTarget, SourceAttacher, SourceHold } from './stream-sources.js';
-import { corkUntilNextTick, type Flushable, flushAtEndOfTick } from './tick-batch.js';
 import { WireFrame } from '../wire/wire-frame.js';
 
 const enum State {
@@ -56,24 +54,19 @@ export interface EventSink {
  * connection alive with heartbeats, and releases everything the moment it closes — the client
  * went away, the source ended, or the server ended it.
  */
-export class EventStreamConnection implements HeartbeatMember, PullTarget, StreamInfo, Flushable {
+export class EventStreamConnection implements HeartbeatMember, PullTarget, StreamInfo {
   lastActiveTick = 0;
   readonly openedAt = Date.now();
-  /** Bytes waiting in this connection's own queue (the socket's are in `res.writableLength`). */
+  /** Bytes waiting in this connection's own queue (the transport's are `port.bufferedBytes`). */
   queuedBytes = 0;
   /** Set by the registry once it reported the stream open (so that it reports its close). */
   announced = false;
-
-  /** Set while a flush of a compressing middleware is due at the end of this tick. */
-  flushQueued = false;
 
   private state = State.Starting;
   private startError: unknown;
   private completedEarly = false;
   /** The source failed while attaching, after events: they are sent, then its error. */
   private failedEarly?: { error: unknown };
-  /** A middleware's `flush()` (compression), called once per tick that wrote. */
-  private flushWrapped = false;
   private hold?: SourceHold;
   private heartbeatGroup?: HeartbeatGroup;
   private lifetimeTimer?: NodeJS.Timeout;
@@ -88,16 +81,13 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   private drainWaiters?: Array<() => void>;
   private waitingForDrain = false;
   private knownClientKey?: { value: string | undefined };
-  /**
-   * The socket, when frames may go to it directly (see {@link directSocket}): each frame is then
-   * one write of bytes shared by every connection, instead of four writes through the response.
-   */
-  private socket?: Socket;
 
   constructor(
     readonly id: number,
     readonly request: IncomingMessage,
     readonly res: ServerResponse,
+    /** How frames reach the client: everything this stream knows of its transport. */
+    private readonly port: StreamPort,
     readonly handler: string,
     /** The client key the per-client limit counted this stream under, if it did. */
     readonly limitKey: string | undefined,
@@ -147,24 +137,14 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       throw error;
     }
     takeOver?.();
-    setStreamHeaders(this.request, this.res);
     const { heartbeatMs, retryMs, maxLifetimeMs } = this.settings;
-    const socket = this.res.socket;
     const due =
       this.queue !== undefined ||
       this.droppedSinceReset > 0 ||
       this.completedEarly ||
       this.failedEarly !== undefined;
-    if (socket !== null && (retryMs !== undefined || due)) {
-      // Frames are due at once: they leave with the head, in one writev (one TCP segment).
-      corkUntilNextTick(socket);
-    }
-    this.res.flushHeaders();
-    this.socket = directSocket(this.res);
-    this.flushWrapped =
-      this.socket === undefined && typeof (this.res as { flush?: unknown }).flush === 'function';
+    this.port.head(retryMs !== undefined || due);
     this.state = State.Open;
-    releaseRouterState(this.request);
     let writable = true;
     if (retryMs !== undefined) {
       writable = this.send(new WireFrame(`${serializeRetry(retryMs)}\n`));
@@ -268,7 +248,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   /** Ends the response; what is queued is written first, then `last` (if given). */
   end(reason: CloseReason, last?: WireFrame): void {
     if (this.state === State.Closed) return;
-    if (this.state === State.Open && !this.res.destroyed) {
+    if (this.state === State.Open && !this.port.gone) {
       if (this.droppedSinceReset > 0) this.sendReset();
       const queue = this.queue;
       if (queue !== undefined) {
@@ -280,7 +260,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       }
       if (last !== undefined) this.send(last);
     }
-    this.res.end();
+    this.port.end();
     this.dispose(reason);
   }
 
@@ -288,7 +268,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   destroy(reason: CloseReason): void {
     if (this.state === State.Closed) return;
     this.dispose(reason);
-    this.res.destroy();
+    this.port.abort();
   }
 
   private writeEvent(frame: WireFrame): void {
@@ -299,11 +279,11 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     // and only then is the budget checked.
     if (!this.waitingForDrain) {
       // A response cut before its 'close' event: nothing is written, nothing counted.
-      if (this.res.destroyed) return;
+      if (this.port.gone) return;
       this.owner.eventWritten(frame.size);
       if (!this.send(frame)) {
         this.awaitDrain();
-        if (this.res.writableLength > this.settings.maxBufferedBytes) this.overBudget();
+        if (this.port.bufferedBytes > this.settings.maxBufferedBytes) this.overBudget();
       }
       return;
     }
@@ -315,22 +295,14 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     (this.queue ??= []).push(frame);
     this.queuedBytes += frame.chunk.length;
     this.owner.queuedBytesChanged(this, frame.chunk.length);
-    if (this.queuedBytes + this.res.writableLength > this.settings.maxBufferedBytes) {
+    if (this.queuedBytes + this.port.bufferedBytes > this.settings.maxBufferedBytes) {
       this.overBudget();
     }
   }
 
-  /** Writes one frame; false once the socket is full. */
+  /** Writes one frame; false once the transport is full. */
   private send(frame: WireFrame): boolean {
-    const socket = this.socket;
-    if (socket === undefined) {
-      // A compressing middleware holds what it is given until flushed: once per tick.
-      if (this.flushWrapped) flushAtEndOfTick(this);
-      return this.res.write(frame.payload);
-    }
-    // Frames of one tick leave together, in one writev, as Node's own response writes do.
-    corkUntilNextTick(socket);
-    return socket.write(frame.chunk);
+    return this.port.write(frame);
   }
 
   private overBudget(): void {
@@ -341,7 +313,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     // Drop oldest first: what is left is the newest, and the client is told of the gap.
     const queue = this.queue;
     if (queue === undefined) return;
-    const budget = this.settings.maxBufferedBytes - this.res.writableLength;
+    const budget = this.settings.maxBufferedBytes - this.port.bufferedBytes;
     let dropped = 0;
     let freed = 0;
     while (this.queueHead < queue.length && this.queuedBytes - freed > budget) {
@@ -384,7 +356,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   /** Writes the reset owed, then queued events until the socket is full; false if it filled. */
   private flushQueue(): boolean {
-    if (this.res.destroyed) return false;
+    if (this.port.gone) return false;
     if (this.droppedSinceReset > 0 && !this.sendReset()) return false;
     const queue = this.queue;
     if (queue === undefined) return true;
@@ -405,16 +377,10 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     return !full;
   }
 
-  /** Called once at the end of a tick that wrote through a compressing middleware. */
-  flushNow(): void {
-    this.flushQueued = false;
-    if (this.state === State.Open) (this.res as unknown as { flush(): void }).flush();
-  }
-
   private awaitDrain(): void {
     if (!this.waitingForDrain) {
       this.waitingForDrain = true;
-      (this.socket ?? this.res).once('drain', (this.drainListener ??= () => this.onDrain()));
+      this.port.onceDrain((this.drainListener ??= () => this.onDrain()));
     }
   }
 
@@ -455,7 +421,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     if (this.state === State.Closed) return;
     this.state = State.Closed;
     this.res.off('close', this.owner.onResponseClose);
-    if (this.waitingForDrain) (this.socket ?? this.res).off('drain', this.drainListener!);
+    if (this.waitingForDrain) this.port.offDrain(this.drainListener!);
     if (this.heartbeatGroup !== undefined)
       this.owner.heartbeat.leave(this, this.settings.heartbeatMs);
     if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
@@ -500,17 +466,6 @@ function releaseFailed(logger: Logger, handler: string, error: unknown): void {
 }
 
 /**
- * Express's router leaves its continuation on the request (`req.next`) until the chain goes on;
- * it holds the router's per-request state and Express's final handler (some 0.7 KB). An open
- * stream never goes on, so it is let go (assigned, not deleted: a delete would turn the request
- * into a slow dictionary object).
- */
-function releaseRouterState(request: IncomingMessage): void {
-  const req = request as IncomingMessage & { next?: unknown };
-  if (typeof req.next === 'function') req.next = undefined;
-}
-
-/**
  * What a client may learn of a failure: an HttpException's status and message (meant for
  * clients), and nothing of any other error.
  */
@@ -524,25 +479,4 @@ function clientSafeError(error: unknown): { statusCode: number; message: string 
     return { statusCode: error.getStatus(), message };
   }
   return { statusCode: 500, message: 'Internal server error' };
-}
-
-/**
- * The response's socket, if frames may be written to it directly: an HTTP/1.1 chunked response
- * whose headers are on the socket already (nothing held in the response), and so owned by this
- * response (Node gives a pipelined response its socket only once the responses before it are
- * done), and whose `write` nobody wrapped (compression middleware does: its frames must go
- * through it). The chunks are byte for byte what `res.write()` would have sent, and `res.end()`
- * still writes the last chunk.
- */
-function directSocket(res: ServerResponse): Socket | undefined {
-  const socket = res.socket;
-  if (
-    socket === null ||
-    !res.chunkedEncoding ||
-    res.write !== ServerResponse.prototype.write ||
-    res.writableLength !== socket.writableLength
-  ) {
-    return undefined;
-  }
-  return socket;
 }

@@ -31,7 +31,7 @@ import type {
   StreamLifecycleEvent,
   StreamStats,
 } from './stream-info.interface.js';
-import { setStreamHeaders } from './stream-headers.js';
+import { answer, answerHead, answerStream, NodeH1Port } from '../platform/node-h1.port.js';
 
 /** What an `@EventStream()` handler was called for. */
 export interface StreamRequest {
@@ -160,8 +160,7 @@ export class StreamRegistry
     const { req, res } = request;
     if (req.method === 'HEAD') {
       request.takeOver?.();
-      setStreamHeaders(req, res);
-      res.end();
+      answerHead(req, res);
       return;
     }
     const settings = this.settingsOf(request.route);
@@ -296,8 +295,7 @@ export class StreamRegistry
       releaseReservation();
       if (res.destroyed) return;
       request.takeOver?.();
-      res.statusCode = 204;
-      res.end();
+      answer(res, 204);
       return;
     }
     const attacher = sourceAttacher(source);
@@ -321,6 +319,7 @@ export class StreamRegistry
       this.nextId++,
       req,
       res,
+      new NodeH1Port(req, res),
       handler,
       clientKey,
       settings,
@@ -360,14 +359,20 @@ export class StreamRegistry
     );
     if (this.options.limitResponse === 'status') {
       const message = `Too many open streams (${limit}); retry later.`;
-      res.statusCode = 429;
-      res.setHeader('Retry-After', String(Math.ceil(retryMs / 1000)));
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify({ statusCode: 429, message, error: 'Too Many Requests', limit }));
+      answer(
+        res,
+        429,
+        {
+          'Retry-After': String(Math.ceil(retryMs / 1000)),
+          'Content-Type': 'application/json; charset=utf-8',
+        },
+        JSON.stringify({ statusCode: 429, message, error: 'Too Many Requests', limit }),
+      );
       return;
     }
-    setStreamHeaders(req, res);
-    res.end(
+    answerStream(
+      req,
+      res,
       serializeRetry(retryMs) +
         '\n' +
         serializeEvent({ type: this.options.limitEvent, data: { limit, retryMs } }),
