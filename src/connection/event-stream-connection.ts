@@ -1,18 +1,19 @@
 import { HttpException, type Logger } from '@nestjs/common';
-import { type IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StreamPort } from '../platform/stream-port.interface.js';
 import type { StreamSettings } from '../sse.options.js';
 import { serializeEvent, serializeRetry } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import type { HeartbeatGroup, HeartbeatMember, HeartbeatScheduler } from './heartbeat.js';
 import type { CloseReason, StreamInfo } from './stream-info.interface.js';
-import { setStreamHeaders } from './stream-headers.js';
 import type { PullTarget, SourceAttacher, SourceHold } from './stream-sources.js';
-import { corkUntilNextTick } from './tick-batch.js';
 import { WireFrame } from '../wire/wire-frame.js';
 
 const enum State {
-  /** Subscribed, headers not sent: frames wait, an error still becomes an HTTP error. */
+  /**
+   * Subscribed, headers not sent: frames wait in the queue (within the same budgets as the
+   * drain queue), and an error before any event still becomes an HTTP error.
+   */
   Starting,
   Open,
   Closed,
@@ -56,36 +57,37 @@ export interface EventSink {
 export class EventStreamConnection implements HeartbeatMember, PullTarget, StreamInfo {
   lastActiveTick = 0;
   readonly openedAt = Date.now();
-  /** Bytes waiting in this connection's own queue (the socket's are in `res.writableLength`). */
+  /** Bytes waiting in this connection's own queue (the transport's are `port.bufferedBytes`). */
   queuedBytes = 0;
   /** Set by the registry once it reported the stream open (so that it reports its close). */
   announced = false;
 
   private state = State.Starting;
-  /** Frames the source emitted while it was being attached, before the headers went out. */
-  private early?: WireFrame[];
   private startError: unknown;
   private completedEarly = false;
+  /** The source failed while attaching, after events: they are sent, then its error. */
+  private failedEarly?: { error: unknown };
   private hold?: SourceHold;
   private heartbeatGroup?: HeartbeatGroup;
   private lifetimeTimer?: NodeJS.Timeout;
-  /** Frames waiting for the socket to drain; `queueHead` is the next one to write. */
+  /**
+   * Event frames waiting for the headers to go out or for the socket to drain; `queueHead` is
+   * the next one to write. Only events: a stream's last frames (its error, its retry hint) are
+   * written by {@link end}, after the queue.
+   */
   private queue?: WireFrame[];
   private queueHead = 0;
   private droppedSinceReset = 0;
   private drainWaiters?: Array<() => void>;
   private waitingForDrain = false;
   private knownClientKey?: { value: string | undefined };
-  /**
-   * The socket, when frames may go to it directly (see {@link directSocket}): each frame is then
-   * one write of bytes shared by every connection, instead of four writes through the response.
-   */
-  private socket?: Socket;
 
   constructor(
     readonly id: number,
     readonly request: IncomingMessage,
     readonly res: ServerResponse,
+    /** How frames reach the client: everything this stream knows of its transport. */
+    private readonly port: StreamPort,
     readonly handler: string,
     /** The client key the per-client limit counted this stream under, if it did. */
     readonly limitKey: string | undefined,
@@ -115,42 +117,43 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   /**
    * Attaches the source (`attach` returns how to release it) and, unless it failed while
-   * attaching (then the error is thrown, for Nest's exception filters to answer), sends the
-   * headers and what the source already emitted.
+   * attaching before any event (then the error is thrown, for Nest's exception filters to
+   * answer), sends the headers and what the source already emitted. `takeOver` is called right
+   * before the head is written, and only then.
    */
-  start(attach: SourceAttacher, jitter: () => number): void {
+  start(attach: SourceAttacher, jitter: () => number, takeOver?: () => void): void {
     // `on`, not `once` (which wraps the listener): dispose() removes it either way.
     this.res.on('close', this.owner.onResponseClose);
-    this.hold = attach(this);
+    const hold = attach(this);
+    if (this.state === State.Closed) {
+      // Cut while attaching (a synchronous burst over budget): the source is let go now.
+      this.release(hold);
+      return;
+    }
+    this.hold = hold;
     if (this.startError !== undefined) {
       const error = this.startError;
       this.dispose('error');
       throw error;
     }
-    if (this.state === State.Closed) {
-      return;
-    }
-    setStreamHeaders(this.request, this.res);
+    takeOver?.();
     const { heartbeatMs, retryMs, maxLifetimeMs } = this.settings;
-    const socket = this.res.socket;
-    if (
-      socket !== null &&
-      (retryMs !== undefined || this.early !== undefined || this.completedEarly)
-    ) {
-      // Frames are due at once: they leave with the head, in one writev (one TCP segment).
-      corkUntilNextTick(socket);
-    }
-    this.res.flushHeaders();
-    this.socket = directSocket(this.res);
+    const due =
+      this.queue !== undefined ||
+      this.droppedSinceReset > 0 ||
+      this.completedEarly ||
+      this.failedEarly !== undefined;
+    this.port.head(retryMs !== undefined || due);
     this.state = State.Open;
-    releaseRouterState(this.request);
+    let writable = true;
     if (retryMs !== undefined) {
-      this.writeFrame(new WireFrame(`${serializeRetry(retryMs)}\n`));
+      writable = this.send(new WireFrame(`${serializeRetry(retryMs)}\n`));
     }
-    const early = this.early;
-    this.early = undefined;
-    if (early !== undefined) {
-      for (const frame of early) this.writeEvent(frame);
+    if (due && writable) writable = this.flushQueue();
+    if (!writable) this.awaitDrain();
+    if (this.failedEarly !== undefined) {
+      this.error(this.failedEarly.error);
+      return;
     }
     if (this.completedEarly) {
       this.end('complete');
@@ -180,7 +183,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       return;
     }
     if (this.state === State.Starting) {
-      (this.early ??= []).push(frame);
+      this.enqueue(frame);
     } else {
       this.writeEvent(frame);
     }
@@ -188,7 +191,12 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   error(error: unknown): void {
     if (this.state === State.Starting) {
-      this.startError = error ?? new Error('The event source failed with no error value');
+      if (this.queue !== undefined || this.droppedSinceReset > 0) {
+        // Events came first: they are delivered, then the error ends the open stream.
+        this.failedEarly ??= { error };
+      } else {
+        this.startError = error ?? new Error('The event source failed with no error value');
+      }
       return;
     }
     if (this.state === State.Closed) return;
@@ -196,12 +204,12 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       `${this.handler}: the event source failed after the stream opened; sending "${this.settings.errorEvent}" and ending it`,
       error instanceof Error ? error.stack : String(error),
     );
-    this.writeFrame(
+    this.end(
+      'error',
       new WireFrame(
         serializeEvent({ type: this.settings.errorEvent, data: clientSafeError(error) }),
       ),
     );
-    this.end('error');
   }
 
   complete(): void {
@@ -214,9 +222,9 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   sendHeartbeat(): void {
     // A full socket means bytes are already on their way; a heartbeat would only add to them.
-    if (!this.waitingForDrain) {
-      this.writeFrame(HEARTBEAT);
-    }
+    if (this.waitingForDrain || this.state !== State.Open) return;
+    if (this.heartbeatGroup !== undefined) this.lastActiveTick = this.heartbeatGroup.tick;
+    if (!this.send(HEARTBEAT)) this.awaitDrain();
   }
 
   /** Resolves once the socket drained (or the stream closed): how a pull source waits. */
@@ -234,21 +242,25 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       if (this.state === State.Starting) this.dispose(reason);
       return;
     }
-    this.writeFrame(new WireFrame(`${lastEvent}${serializeRetry(retryMs)}\n`));
-    this.end(reason);
+    this.end(reason, new WireFrame(`${lastEvent}${serializeRetry(retryMs)}\n`));
   }
 
-  /** Ends the response; what is queued is written first. */
-  end(reason: CloseReason): void {
+  /** Ends the response; what is queued is written first, then `last` (if given). */
+  end(reason: CloseReason, last?: WireFrame): void {
     if (this.state === State.Closed) return;
-    if (this.state === State.Open) {
+    if (this.state === State.Open && !this.port.gone) {
       if (this.droppedSinceReset > 0) this.sendReset();
       const queue = this.queue;
       if (queue !== undefined) {
-        for (let i = this.queueHead; i < queue.length; i++) this.send(queue[i]!);
+        for (let i = this.queueHead; i < queue.length; i++) {
+          const frame = queue[i]!;
+          this.owner.eventWritten(frame.size);
+          this.send(frame);
+        }
       }
+      if (last !== undefined) this.send(last);
     }
-    this.res.end();
+    this.port.end();
     this.dispose(reason);
   }
 
@@ -256,42 +268,41 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   destroy(reason: CloseReason): void {
     if (this.state === State.Closed) return;
     this.dispose(reason);
-    this.res.destroy();
+    this.port.abort();
   }
 
   private writeEvent(frame: WireFrame): void {
-    this.owner.eventWritten(frame.size);
-    this.writeFrame(frame);
-  }
-
-  private writeFrame(frame: WireFrame): void {
     if (this.heartbeatGroup !== undefined) {
       this.lastActiveTick = this.heartbeatGroup.tick;
     }
     // The hot path: nothing queued, the socket not full. `send()` says when the socket is full,
     // and only then is the budget checked.
     if (!this.waitingForDrain) {
+      // A response cut before its 'close' event: nothing is written, nothing counted.
+      if (this.port.gone) return;
+      this.owner.eventWritten(frame.size);
       if (!this.send(frame)) {
         this.awaitDrain();
-        if (this.res.writableLength > this.settings.maxBufferedBytes) this.overBudget();
+        if (this.port.bufferedBytes > this.settings.maxBufferedBytes) this.overBudget();
       }
       return;
     }
+    this.enqueue(frame);
+  }
+
+  /** Queues an event frame, within the stream's budget and the application's. */
+  private enqueue(frame: WireFrame): void {
     (this.queue ??= []).push(frame);
     this.queuedBytes += frame.chunk.length;
     this.owner.queuedBytesChanged(this, frame.chunk.length);
-    if (this.queuedBytes + this.res.writableLength > this.settings.maxBufferedBytes) {
+    if (this.queuedBytes + this.port.bufferedBytes > this.settings.maxBufferedBytes) {
       this.overBudget();
     }
   }
 
-  /** Writes one frame; false once the socket is full. */
+  /** Writes one frame; false once the transport is full. */
   private send(frame: WireFrame): boolean {
-    const socket = this.socket;
-    if (socket === undefined) return this.res.write(frame.payload);
-    // Frames of one tick leave together, in one writev, as Node's own response writes do.
-    corkUntilNextTick(socket);
-    return socket.write(frame.chunk);
+    return this.port.write(frame);
   }
 
   private overBudget(): void {
@@ -302,7 +313,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     // Drop oldest first: what is left is the newest, and the client is told of the gap.
     const queue = this.queue;
     if (queue === undefined) return;
-    const budget = this.settings.maxBufferedBytes - this.res.writableLength;
+    const budget = this.settings.maxBufferedBytes - this.port.bufferedBytes;
     let dropped = 0;
     let freed = 0;
     while (this.queueHead < queue.length && this.queuedBytes - freed > budget) {
@@ -336,34 +347,40 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   private onDrain(): void {
     this.waitingForDrain = false;
     if (this.state !== State.Open) return;
-    let full = false;
-    if (this.droppedSinceReset > 0) full = !this.sendReset();
+    if (this.flushQueue()) {
+      this.releaseDrainWaiters();
+    } else {
+      this.awaitDrain();
+    }
+  }
+
+  /** Writes the reset owed, then queued events until the socket is full; false if it filled. */
+  private flushQueue(): boolean {
+    if (this.port.gone) return false;
+    if (this.droppedSinceReset > 0 && !this.sendReset()) return false;
     const queue = this.queue;
+    if (queue === undefined) return true;
+    let full = false;
     let freed = 0;
-    if (queue !== undefined) {
-      while (!full && this.queueHead < queue.length) {
-        const frame = queue[this.queueHead]!;
-        queue[this.queueHead++] = undefined as unknown as WireFrame;
-        freed += frame.chunk.length;
-        full = !this.send(frame);
-      }
+    while (!full && this.queueHead < queue.length) {
+      const frame = queue[this.queueHead]!;
+      queue[this.queueHead++] = undefined as unknown as WireFrame;
+      freed += frame.chunk.length;
+      this.owner.eventWritten(frame.size);
+      full = !this.send(frame);
     }
     if (freed > 0) {
       this.queuedBytes -= freed;
       this.owner.queuedBytesChanged(this, -freed);
       this.compactQueue();
     }
-    if (full) {
-      this.awaitDrain();
-    } else {
-      this.releaseDrainWaiters();
-    }
+    return !full;
   }
 
   private awaitDrain(): void {
     if (!this.waitingForDrain) {
       this.waitingForDrain = true;
-      (this.socket ?? this.res).once('drain', (this.drainListener ??= () => this.onDrain()));
+      this.port.onceDrain((this.drainListener ??= () => this.onDrain()));
     }
   }
 
@@ -404,7 +421,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     if (this.state === State.Closed) return;
     this.state = State.Closed;
     this.res.off('close', this.owner.onResponseClose);
-    if (this.waitingForDrain) (this.socket ?? this.res).off('drain', this.drainListener!);
+    if (this.waitingForDrain) this.port.offDrain(this.drainListener!);
     if (this.heartbeatGroup !== undefined)
       this.owner.heartbeat.leave(this, this.settings.heartbeatMs);
     if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
@@ -413,33 +430,39 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     this.queuedBytes = 0;
     // Told with the queue already empty, so the registry drops it from its backlogged set.
     if (queued > 0) this.owner.queuedBytesChanged(this, -queued);
-    this.early = undefined;
     this.releaseDrainWaiters();
-    // Releases the source at once (a no-op from inside its own complete or error). A teardown
-    // that throws is reported, and the stream is still counted closed.
+    // Releases the source at once (a no-op from inside its own complete or error).
     const hold = this.hold;
     this.hold = undefined;
-    try {
-      hold?.unsubscribe();
-    } catch (error) {
-      this.owner.logger.error(
-        `${this.handler}: releasing the event source failed`,
-        error instanceof Error ? error.stack : String(error),
-      );
-    }
+    if (hold !== undefined) this.release(hold);
     this.owner.closed(this, reason);
+  }
+
+  /**
+   * Lets go of a source. A teardown that throws (an Observable's) or rejects (an async
+   * generator's `finally`) is reported, and the stream is still counted closed.
+   */
+  private release(hold: SourceHold): void {
+    const { logger } = this.owner;
+    const handler = this.handler;
+    try {
+      const released = hold.unsubscribe();
+      // Only pull sources return a promise, which may never settle (a generator stuck on a
+      // quiet upstream): what it holds must not be this connection.
+      if (released !== undefined) {
+        released.then(undefined, (error: unknown) => releaseFailed(logger, handler, error));
+      }
+    } catch (error) {
+      releaseFailed(logger, handler, error);
+    }
   }
 }
 
-/**
- * Express's router leaves its continuation on the request (`req.next`) until the chain goes on;
- * it holds the router's per-request state and Express's final handler (some 0.7 KB). An open
- * stream never goes on, so it is let go (assigned, not deleted: a delete would turn the request
- * into a slow dictionary object).
- */
-function releaseRouterState(request: IncomingMessage): void {
-  const req = request as IncomingMessage & { next?: unknown };
-  if (typeof req.next === 'function') req.next = undefined;
+function releaseFailed(logger: Logger, handler: string, error: unknown): void {
+  logger.error(
+    `${handler}: releasing the event source failed`,
+    error instanceof Error ? error.stack : String(error),
+  );
 }
 
 /**
@@ -456,25 +479,4 @@ function clientSafeError(error: unknown): { statusCode: number; message: string 
     return { statusCode: error.getStatus(), message };
   }
   return { statusCode: 500, message: 'Internal server error' };
-}
-
-/**
- * The response's socket, if frames may be written to it directly: an HTTP/1.1 chunked response
- * whose headers are on the socket already (nothing held in the response), and so owned by this
- * response (Node gives a pipelined response its socket only once the responses before it are
- * done), and whose `write` nobody wrapped (compression middleware does: its frames must go
- * through it). The chunks are byte for byte what `res.write()` would have sent, and `res.end()`
- * still writes the last chunk.
- */
-function directSocket(res: ServerResponse): Socket | undefined {
-  const socket = res.socket;
-  if (
-    socket === null ||
-    !res.chunkedEncoding ||
-    res.write !== ServerResponse.prototype.write ||
-    res.writableLength !== socket.writableLength
-  ) {
-    return undefined;
-  }
-  return socket;
 }

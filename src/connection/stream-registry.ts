@@ -20,6 +20,7 @@ import {
 } from '../sse.options.js';
 import { serializeEvent, serializeRetry } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
+import { preparedFrame } from '../wire/prepared-event.js';
 import { type ConnectionOwner, EventStreamConnection } from './event-stream-connection.js';
 import { HeartbeatScheduler } from './heartbeat.js';
 import { sourceAttacher } from './stream-sources.js';
@@ -30,7 +31,7 @@ import type {
   StreamLifecycleEvent,
   StreamStats,
 } from './stream-info.interface.js';
-import { setStreamHeaders } from './stream-headers.js';
+import { answer, answerHead, answerStream, NodeH1Port } from '../platform/node-h1.port.js';
 
 /** What an `@EventStream()` handler was called for. */
 export interface StreamRequest {
@@ -102,9 +103,6 @@ export class StreamRegistry
     eventsDropped: 0,
     refused: 0,
   };
-  private readonly frozenFrames = new WeakMap<SseEvent, WireFrame>();
-  private lastEvent?: SseEvent;
-  private lastFrame?: WireFrame;
   private readonly settingsCache = new WeakMap<EventStreamOptions, StreamSettings>();
 
   /** The shutdown event's frame, serialized at start-up: an invalid one fails `forRoot()`. */
@@ -161,8 +159,8 @@ export class StreamRegistry
   serve(request: StreamRequest): void | Promise<void> {
     const { req, res } = request;
     if (req.method === 'HEAD') {
-      setStreamHeaders(req, res);
-      res.end();
+      request.takeOver?.();
+      answerHead(req, res);
       return;
     }
     const settings = this.settingsOf(request.route);
@@ -173,7 +171,7 @@ export class StreamRegistry
       : undefined;
     const refusal = this.refusal(request.handler, clientKey, settings);
     if (refusal !== undefined) {
-      this.refuse(req, res, refusal);
+      this.refuse(request, refusal);
       return;
     }
     this.reserve(request.handler, clientKey);
@@ -188,9 +186,16 @@ export class StreamRegistry
     try {
       const result = request.invoke();
       if (isThenable(result)) {
+        // A client that leaves during the set-up gives its slot back as it goes, not when the
+        // set-up settles (which may be never).
+        res.on('close', releaseReservation);
         return Promise.resolve(result).then(
-          (source) => this.attach(request, settings, clientKey, source, releaseReservation),
+          (source) => {
+            res.off('close', releaseReservation);
+            this.attach(request, settings, clientKey, source, releaseReservation);
+          },
           (error: unknown) => {
+            res.off('close', releaseReservation);
             releaseReservation();
             throw error;
           },
@@ -240,25 +245,10 @@ export class StreamRegistry
   // --- ConnectionOwner -------------------------------------------------------------------
 
   frameOf(event: SseEvent): WireFrame {
-    // A Subject fans one event object out to every subscriber in one synchronous run: the
-    // frame of the last event serves them all. It is forgotten once that run is over, as a
-    // producer may reuse and mutate its event object later.
-    if (event === this.lastEvent) return this.lastFrame!;
-    let frame: WireFrame | undefined;
-    if (Object.isFrozen(event)) {
-      // A frozen event (the hub's) cannot change: its frame lives as long as the event does.
-      frame = this.frozenFrames.get(event);
-      if (frame === undefined) {
-        frame = new WireFrame(serializeEvent(event));
-        this.frozenFrames.set(event, frame);
-      }
-    } else {
-      frame = new WireFrame(serializeEvent(event));
-    }
-    if (this.lastEvent === undefined) queueMicrotask(this.forgetLastFrame);
-    this.lastEvent = event;
-    this.lastFrame = frame;
-    return frame;
+    // Bytes are shared only where the library owns them (a prepared event, deep-frozen with its
+    // frame: the hub's, or prepareEvent()'s). Any other object may be mutated and re-emitted by
+    // its producer (scan with an accumulator), so it is serialized as it is now, for this stream.
+    return preparedFrame(event) ?? new WireFrame(serializeEvent(event));
   }
 
   queuedBytesChanged(connection: EventStreamConnection, delta: number): void {
@@ -294,16 +284,18 @@ export class StreamRegistry
   // --- internals ---------------------------------------------------------------------------
 
   private attach(
-    { handler, req, res }: StreamRequest,
+    request: StreamRequest,
     settings: StreamSettings,
     clientKey: string | undefined,
     source: unknown,
     releaseReservation: (unreserve?: boolean) => void,
   ): void {
+    const { handler, req, res } = request;
     if (isNoContent(source)) {
       releaseReservation();
-      res.statusCode = 204;
-      res.end();
+      if (res.destroyed) return;
+      request.takeOver?.();
+      answer(res, 204);
       return;
     }
     const attacher = sourceAttacher(source);
@@ -318,7 +310,7 @@ export class StreamRegistry
     }
     if (this.shuttingDown) {
       releaseReservation();
-      this.refuse(req, res, 'shutdown');
+      this.refuse(request, 'shutdown');
       return;
     }
     // From here the connection holds the reservation, and gives it back when it closes.
@@ -327,13 +319,14 @@ export class StreamRegistry
       this.nextId++,
       req,
       res,
+      new NodeH1Port(req, res),
       handler,
       clientKey,
       settings,
       this,
     );
     this.connections.set(res, connection);
-    connection.start(attacher, this.jitter);
+    connection.start(attacher, this.jitter, request.takeOver);
     if (connection.isOpen) {
       connection.announced = true;
       this.report({ type: 'open', stream: connection });
@@ -357,21 +350,29 @@ export class StreamRegistry
     return undefined;
   }
 
-  private refuse(req: IncomingMessage, res: ServerResponse, limit: string): void {
+  private refuse(request: StreamRequest, limit: string): void {
+    const { req, res } = request;
     this.counters.refused++;
+    request.takeOver?.();
     const retryMs = this.jitteredRetry(
       this.options.limitResponse === 'status' || limit === 'shutdown' ? 1 : 2,
     );
     if (this.options.limitResponse === 'status') {
       const message = `Too many open streams (${limit}); retry later.`;
-      res.statusCode = 429;
-      res.setHeader('Retry-After', String(Math.ceil(retryMs / 1000)));
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify({ statusCode: 429, message, error: 'Too Many Requests', limit }));
+      answer(
+        res,
+        429,
+        {
+          'Retry-After': String(Math.ceil(retryMs / 1000)),
+          'Content-Type': 'application/json; charset=utf-8',
+        },
+        JSON.stringify({ statusCode: 429, message, error: 'Too Many Requests', limit }),
+      );
       return;
     }
-    setStreamHeaders(req, res);
-    res.end(
+    answerStream(
+      req,
+      res,
       serializeRetry(retryMs) +
         '\n' +
         serializeEvent({ type: this.options.limitEvent, data: { limit, retryMs } }),
@@ -421,11 +422,6 @@ export class StreamRegistry
 
   /** One closure for every stream (the retry hint of its lifetime's end). */
   private readonly jitter = (): number => this.jitteredRetry();
-
-  private readonly forgetLastFrame = (): void => {
-    this.lastEvent = undefined;
-    this.lastFrame = undefined;
-  };
 }
 
 function decrement(map: Map<string, number>, key: string): void {

@@ -14,7 +14,8 @@ export interface PullTarget extends EventSink {
 
 /** What releases a source: an rxjs `Subscription` fits. */
 export interface SourceHold {
-  unsubscribe(): void;
+  /** A pull source's release settles later: a rejection (a `finally` that threw) is reported. */
+  unsubscribe(): void | PromiseLike<unknown>;
 }
 
 /** Attaches a source to a connection; returns what releases it. */
@@ -56,10 +57,12 @@ export function sourceAttacher(source: unknown): SourceAttacher | undefined {
   if (isReadableStream(source)) {
     return (sink) => {
       const reader = source.getReader();
-      pull(sink, () => reader.read());
+      const link: PullLink = { target: sink };
+      pull(link, () => reader.read());
       return {
         unsubscribe: () => {
-          reader.cancel().catch(() => undefined);
+          link.target = undefined;
+          return reader.cancel();
         },
       };
     };
@@ -67,12 +70,14 @@ export function sourceAttacher(source: unknown): SourceAttacher | undefined {
   if (isAsyncIterable(source)) {
     return (sink) => {
       const iterator = source[Symbol.asyncIterator]();
-      pull(sink, () => iterator.next());
+      const link: PullLink = { target: sink };
+      pull(link, () => iterator.next());
       return {
         // An async generator's return() waits for a pending next() to settle, then runs its
-        // finally blocks.
+        // finally blocks (what they throw rejects it, and is reported).
         unsubscribe: () => {
-          iterator.return?.()?.catch(() => undefined);
+          link.target = undefined;
+          return iterator.return?.();
         },
       };
     };
@@ -80,13 +85,23 @@ export function sourceAttacher(source: unknown): SourceAttacher | undefined {
   return undefined;
 }
 
-function pull(sink: PullTarget, next: () => Promise<{ done?: boolean; value?: unknown }>): void {
-  // Started once the connection opened: nothing is pulled before the headers are sent.
+/**
+ * The one reference a pull loop has to its stream, cut when the stream closes: a `next()` that
+ * never settles (a quiet upstream) then holds this link alone, not the closed connection. The
+ * source itself is told through the `AbortSignal` of `@EventStreamSignal()`.
+ */
+interface PullLink {
+  target: PullTarget | undefined;
+}
+
+function pull(link: PullLink, next: () => Promise<{ done?: boolean; value?: unknown }>): void {
+  // Started once the connection opened: nothing is pulled before the headers are sent. The loop
+  // reads `link.target` afresh after every wait, and keeps no reference of its own across one.
   queueMicrotask(async () => {
     try {
-      while (sink.isOpen) {
-        if (!sink.writable) {
-          await sink.drained();
+      while (link.target?.isOpen === true) {
+        if (!link.target.writable) {
+          await link.target.drained();
           // A socket drains within the same turn when the kernel takes everything at once: a
           // source that is always ready would otherwise keep the event loop from ever seeing
           // I/O, the client's disconnect included. Each socket-full gives other work a turn.
@@ -94,15 +109,16 @@ function pull(sink: PullTarget, next: () => Promise<{ done?: boolean; value?: un
           continue;
         }
         const result = await next();
-        if (!sink.isOpen) return;
+        const target = link.target;
+        if (target?.isOpen !== true) return;
         if (result.done) {
-          sink.complete();
+          target.complete();
           return;
         }
-        sink.next(result.value as SseEvent);
+        target.next(result.value as SseEvent);
       }
     } catch (error) {
-      sink.error(error);
+      link.target?.error(error);
     }
   });
 }

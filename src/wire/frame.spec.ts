@@ -2,9 +2,12 @@ import { createParser, type EventSourceMessage, type ParseError } from 'eventsou
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidEventFieldError } from '../errors/invalid-event-field.error.js';
+import { InvalidStreamEventError } from '../errors/invalid-stream-event.error.js';
+import { SseError } from '../errors/sse.error.js';
 import { UnserializableEventDataError } from '../errors/unserializable-event-data.error.js';
 import { serializeComment, serializeEvent, serializeRetry } from './frame.js';
 import type { SseEvent } from './sse-event.interface.js';
+import { WireFrame } from './wire-frame.js';
 
 // eventsource-parser is the oracle: it implements the WHATWG event-stream parsing rules, so what
 // it reads back from a frame is what a browser's EventSource dispatches.
@@ -73,7 +76,7 @@ function thrownBy(fn: () => unknown): unknown {
   return undefined;
 }
 
-function expectFieldRefused(fn: () => unknown, field: 'type' | 'id' | 'retry'): void {
+function expectFieldRefused(fn: () => unknown, field: 'type' | 'id' | 'retry' | 'comment'): void {
   const error = thrownBy(fn);
   expect(error).toBeInstanceOf(InvalidEventFieldError);
   expect(error).toMatchObject({ field, code: 'SSE_INVALID_EVENT_FIELD' });
@@ -167,15 +170,46 @@ function withoutMinusZero(value: fc.JsonValue): fc.JsonValue {
 /** JSON-able values whose keys and strings are hostile too. */
 const jsonData = fc.jsonValue({ stringUnit: piece, maxDepth: 3 }).map(withoutMinusZero);
 
-const validEvent: fc.Arbitrary<SseEvent> = fc.record(
-  {
-    type: oneLine,
-    id: fc.oneof(idText, fc.integer()),
-    retry: fc.maxSafeNat(),
-    comment: anyText,
-    data: fc.oneof(anyText, jsonData, fc.constant(undefined)),
-  },
-  { requiredKeys: [] },
+const validEvent: fc.Arbitrary<SseEvent> = fc
+  .record(
+    {
+      type: oneLine,
+      id: fc.oneof(idText, fc.integer()),
+      retry: fc.maxSafeNat(),
+      comment: anyText,
+      data: fc.oneof(anyText, jsonData, fc.constant(undefined)),
+    },
+    { requiredKeys: [] },
+  )
+  .filter(sendsSomething);
+
+/** An event with a field a client sees (its name alone is not one). */
+function sendsSomething(event: SseEvent): boolean {
+  return (
+    event.data !== undefined ||
+    event.id !== undefined ||
+    event.retry !== undefined ||
+    event.comment !== undefined
+  );
+}
+
+/** Events that send nothing: no field, or a name and undefined data only. */
+const emptyEvent: fc.Arbitrary<SseEvent> = fc.oneof(
+  fc.constant({}),
+  fc.constant({ data: undefined }),
+  fc.record({ type: oneLine }),
+  fc.record({ type: oneLine, data: fc.constant(undefined) }),
+  fc.record({ id: fc.constant(undefined), retry: fc.constant(undefined) }),
+);
+
+/** Values a handler may emit by mistake, none of them an event. */
+const notAnEvent: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(undefined, null, () => 'x', Symbol('s')),
+  fc.integer(),
+  fc.boolean(),
+  fc.bigInt(),
+  fc.string(),
+  fc.array(fc.anything(), { maxLength: 3 }),
 );
 
 const cuts = fc.array(fc.nat(), { maxLength: 6 });
@@ -228,9 +262,39 @@ describe('serializeEvent', () => {
       expect(parse(frame).events).toEqual([{ event: undefined, id: undefined, data: '' }]);
     });
 
+    it('refuses an event that sends nothing (no data, id, retry or comment), naming the rule', () => {
+      fc.assert(
+        fc.property(emptyEvent, (event) => {
+          const error = thrownBy(() => serializeEvent(event));
+          expect(error).toBeInstanceOf(InvalidStreamEventError);
+          expect(error).toMatchObject({ code: 'SSE_INVALID_EVENT' });
+          expect((error as Error).message).toContain('sends nothing a client sees');
+        }),
+      );
+    });
+
+    it('refuses every value that is not an event, with a named error', () => {
+      fc.assert(
+        fc.property(notAnEvent, (value) => {
+          const error = thrownBy(() => serializeEvent(value as SseEvent));
+          expect(error).toBeInstanceOf(InvalidStreamEventError);
+          expect((error as Error).message).toContain('is not an event');
+        }),
+      );
+    });
+
+    it('never gives an empty frame: any value either serializes to bytes or throws an SseError', () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.anything(), emptyEvent, validEvent, notAnEvent), (value) => {
+          let frame = '';
+          const error = thrownBy(() => (frame = serializeEvent(value as SseEvent)));
+          expect(error === undefined ? frame.length > 0 : error instanceof SseError).toBe(true);
+        }),
+        { numRuns: 500 },
+      );
+    });
+
     it('writes no data line for undefined data, so nothing is dispatched', () => {
-      expect(serializeEvent({})).toBe('');
-      expect(serializeEvent({ data: undefined })).toBe('');
       const frame = serializeEvent({ type: 'x', id: '1', data: undefined });
       expect(frame.split('\n').some((line) => line.startsWith('data'))).toBe(false);
       const parsed = parse(frame);
@@ -339,7 +403,7 @@ describe('serializeEvent', () => {
       fc.assert(
         fc.property(withLineBreak, (type) => {
           expectFieldRefused(() => serializeEvent({ type, data: 'x' }), 'type');
-          expectFieldRefused(() => serializeEvent({ type }), 'type');
+          expectFieldRefused(() => serializeEvent({ type, comment: 'c' }), 'type');
         }),
       );
     });
@@ -428,6 +492,13 @@ describe('serializeEvent', () => {
   });
 });
 
+describe('WireFrame', () => {
+  it('refuses an empty frame: a zero-size chunk is the HTTP/1.1 last chunk', () => {
+    expect(() => new WireFrame('')).toThrow(InvalidStreamEventError);
+    expect(new WireFrame(':\n').chunk.toString()).toBe('2\r\n:\n\r\n');
+  });
+});
+
 describe('serializeComment', () => {
   it('writes the documented example, and an empty comment as a bare colon', () => {
     expect(serializeComment('keep-alive')).toBe(': keep-alive\n');
@@ -449,6 +520,16 @@ describe('serializeComment', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('refuses a comment that is not a string, naming the field', () => {
+    for (const comment of <unknown[]>[5, null, { text: 'x' }, ['a'], true]) {
+      expectFieldRefused(() => serializeComment(comment as unknown as string), 'comment');
+      expectFieldRefused(
+        () => serializeEvent({ comment: comment as unknown as string, data: 'x' }),
+        'comment',
+      );
+    }
   });
 
   it('as the only field of an event, writes no blank line and dispatches nothing', () => {

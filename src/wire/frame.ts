@@ -1,4 +1,5 @@
 import { InvalidEventFieldError } from '../errors/invalid-event-field.error.js';
+import { InvalidStreamEventError } from '../errors/invalid-stream-event.error.js';
 import { UnserializableEventDataError } from '../errors/unserializable-event-data.error.js';
 import type { SseEvent } from './sse-event.interface.js';
 
@@ -18,6 +19,9 @@ const FORBIDDEN_IN_ID = /[\r\n\0]/;
  *   for `id`), never stripped.
  * - Lone UTF-16 surrogates, which UTF-8 cannot encode, are replaced with U+FFFD, as every
  *   UTF-8 encoder does.
+ * - A value that is not an object, and an event with none of `data`, `id`, `retry` and
+ *   `comment` (which would send nothing a client sees), are refused with
+ *   {@link InvalidStreamEventError}: a frame is never empty.
  *
  * @example
  * ```ts
@@ -26,6 +30,19 @@ const FORBIDDEN_IN_ID = /[\r\n\0]/;
  * ```
  */
 export function serializeEvent(event: SseEvent): string {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new InvalidStreamEventError(`${describeValue(event)} is not an event`);
+  }
+  if (
+    event.data === undefined &&
+    event.id === undefined &&
+    event.retry === undefined &&
+    event.comment === undefined
+  ) {
+    throw new InvalidStreamEventError(
+      'an event without data, id, retry or comment sends nothing a client sees',
+    );
+  }
   let frame = '';
   let fields = false;
   if (event.comment !== undefined) {
@@ -71,6 +88,9 @@ export function serializeEvent(event: SseEvent): string {
  * ```
  */
 export function serializeComment(text: string): string {
+  if (typeof text !== 'string') {
+    throw new InvalidEventFieldError('comment', `expected a string, got ${describeValue(text)}`);
+  }
   let out = '';
   for (const line of wellFormed(text).split(LINE_BREAK)) {
     out += line.length === 0 ? ':\n' : `: ${line}\n`;
@@ -115,4 +135,22 @@ function dataText(data: unknown): string {
 
 function wellFormed(text: string): string {
   return text.isWellFormed() ? text : text.toWellFormed();
+}
+
+/** What a value is, for an error message: never its content, which may be private. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  switch (typeof value) {
+    case 'undefined':
+      return 'undefined';
+    case 'object':
+      return 'an object';
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return `the ${typeof value} ${String(value)}`;
+    default:
+      return `a ${typeof value}`;
+  }
 }

@@ -1,9 +1,14 @@
+import { InvalidStreamEventError } from '../errors/invalid-stream-event.error.js';
+
 const CRLF = '\r\n';
 
 /**
  * One serialized frame, ready for the wire: `chunk` is the frame already wrapped as one HTTP/1.1
  * chunk (`<size in hex>\r\n<frame>\r\n`), so a connection that writes to its socket itself sends
  * it as is, and every connection shares the bytes of an event fanned out to all of them.
+ *
+ * Never empty: a chunk of size 0 is HTTP/1.1's last chunk, which would end the response under a
+ * stream the server still thinks open.
  */
 export class WireFrame {
   /** The frame inside its chunk framing. */
@@ -14,6 +19,7 @@ export class WireFrame {
 
   constructor(text: string) {
     const size = Buffer.byteLength(text);
+    if (size === 0) throw new InvalidStreamEventError('an empty frame sends nothing');
     const head = size.toString(16) + CRLF;
     const chunk = Buffer.allocUnsafe(head.length + size + CRLF.length);
     chunk.write(head, 0, 'latin1');

@@ -27,7 +27,8 @@ export function setStreamHeaders(req: IncomingMessage, res: ServerResponse): voi
   // A connection-specific header is forbidden on HTTP/2, and its socket is shared by every
   // stream of the session, so it is left alone there.
   if (req.httpVersionMajor === 1) {
-    if (!res.hasHeader('connection')) {
+    // An HTTP/1.0 response has no chunks: its end is the connection's close, never kept alive.
+    if (req.httpVersionMinor >= 1 && !res.hasHeader('connection')) {
       res.setHeader('Connection', 'keep-alive');
     }
     // Small frames go out at once, and a quiet stream is not cut by the server's idle timeout.

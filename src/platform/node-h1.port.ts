@@ -1,0 +1,139 @@
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { WireFrame } from '../wire/wire-frame.js';
+import type { StreamPort } from './stream-port.interface.js';
+import { setStreamHeaders } from './stream-headers.js';
+import { corkUntilNextTick, type Flushable, flushAtEndOfTick } from './tick-batch.js';
+
+/**
+ * A stream on Node's `http` response (HTTP/1.1, and HTTP/1.0 without chunks). Frames go to the
+ * socket directly where that is byte for byte what `res.write()` would send (see
+ * {@link directSocket}); otherwise through `res.write()`, flushed once per tick when a
+ * middleware that compresses gives a `flush()`.
+ */
+export class NodeH1Port implements StreamPort, Flushable {
+  /** Set while a flush of a compressing middleware is due at the end of this tick. */
+  flushQueued = false;
+  /**
+   * The socket, when frames may go to it directly: each frame is then one write of bytes shared
+   * by every stream, instead of four writes through the response.
+   */
+  private socket?: Socket;
+  /** A middleware's `flush()` (compression), called once per tick that wrote. */
+  private flushWrapped = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  get bufferedBytes(): number {
+    return this.res.writableLength;
+  }
+
+  get gone(): boolean {
+    return this.res.destroyed;
+  }
+
+  head(framesDue: boolean): void {
+    const { req, res } = this;
+    setStreamHeaders(req, res);
+    const socket = res.socket;
+    // Frames are due at once: they leave with the head, in one writev (one TCP segment).
+    if (socket !== null && framesDue) corkUntilNextTick(socket);
+    res.flushHeaders();
+    this.socket = directSocket(res);
+    this.flushWrapped =
+      this.socket === undefined && typeof (res as { flush?: unknown }).flush === 'function';
+    releaseRouterState(req);
+  }
+
+  write(frame: WireFrame): boolean {
+    const socket = this.socket;
+    if (socket === undefined) {
+      // A compressing middleware holds what it is given until flushed: once per tick.
+      if (this.flushWrapped) flushAtEndOfTick(this);
+      return this.res.write(frame.payload);
+    }
+    // Frames of one tick leave together, in one writev, as Node's own response writes do.
+    corkUntilNextTick(socket);
+    return socket.write(frame.chunk);
+  }
+
+  onceDrain(listener: () => void): void {
+    (this.socket ?? this.res).once('drain', listener);
+  }
+
+  offDrain(listener: () => void): void {
+    (this.socket ?? this.res).off('drain', listener);
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  abort(): void {
+    this.res.destroy();
+  }
+
+  flushNow(): void {
+    this.flushQueued = false;
+    if (!this.res.writableEnded) (this.res as unknown as { flush(): void }).flush();
+  }
+}
+
+/**
+ * Express's router leaves its continuation on the request (`req.next`) until the chain goes on;
+ * it holds the router's per-request state and Express's final handler (some 0.7 KB). An open
+ * stream never goes on, so it is let go (assigned, not deleted: a delete would turn the request
+ * into a slow dictionary object).
+ */
+function releaseRouterState(request: IncomingMessage): void {
+  const req = request as IncomingMessage & { next?: unknown };
+  if (typeof req.next === 'function') req.next = undefined;
+}
+
+/**
+ * The response's socket, if frames may be written to it directly: an HTTP/1.1 chunked response
+ * whose headers are on the socket already (nothing held in the response), and so owned by this
+ * response (Node gives a pipelined response its socket only once the responses before it are
+ * done), and whose `write` nobody wrapped (compression middleware does: its frames must go
+ * through it). The chunks are byte for byte what `res.write()` would have sent, and `res.end()`
+ * still writes the last chunk.
+ */
+function directSocket(res: ServerResponse): Socket | undefined {
+  const socket = res.socket;
+  if (
+    socket === null ||
+    !res.chunkedEncoding ||
+    res.write !== ServerResponse.prototype.write ||
+    res.writableLength !== socket.writableLength
+  ) {
+    return undefined;
+  }
+  return socket;
+}
+
+/** Answers a HEAD request of a stream route: the stream's head, no body. */
+export function answerHead(req: IncomingMessage, res: ServerResponse): void {
+  setStreamHeaders(req, res);
+  res.end();
+}
+
+/** Answers with a status, headers and an optional body (204, 429, ...). */
+export function answer(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string> = {},
+  body?: string,
+): void {
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.end(body);
+}
+
+/** Answers with a stream's head and a whole body of frames, then the end (a refused stream). */
+export function answerStream(req: IncomingMessage, res: ServerResponse, frames: string): void {
+  setStreamHeaders(req, res);
+  res.end(frames);
+}
