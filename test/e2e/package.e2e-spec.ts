@@ -260,7 +260,7 @@ describe('the built package', () => {
           "import { collectEvents, openEventStream } from 'nestjs-event-stream/testing';",
           "const event: SseEvent = { type: 'message', id: 1, data: { ok: true } };",
           'const frame: string = serializeEvent(event);',
-          "const field: 'id' | 'type' | 'retry' = new InvalidEventFieldError('id', 'x').field;",
+          "const field: 'id' | 'type' | 'retry' | 'comment' = new InvalidEventFieldError('id', 'x').field;",
           '// @ts-expect-error retry is a number: the types are real, not any',
           "serializeEvent({ retry: 'soon' });",
           'export { frame, field, SseModule, collectEvents, openEventStream };',
