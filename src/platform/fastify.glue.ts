@@ -65,7 +65,17 @@ export const fastifyGlue: RouteGlue = {
   install(adapter) {
     const instance = (adapter as { getInstance(): FastifyInstanceLike }).getInstance();
     instance.addHook('onSend', async (_request, reply, payload) => {
-      if (reply[VARY_ON_ACCEPT as never] === true) vary(reply.raw, 'Accept');
+      if (reply[VARY_ON_ACCEPT as never] === true) {
+        // On the reply, whose headers Fastify writes over the raw response's.
+        const current = reply.getHeader('vary');
+        reply.header(
+          'Vary',
+          vary.append(
+            Array.isArray(current) ? current.join(', ') : String(current ?? ''),
+            'Accept',
+          ),
+        );
+      }
       return payload;
     });
   },
@@ -122,6 +132,7 @@ function fastifyStreamContext(
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) res.setHeader(name, value);
     }
+    vary(res, 'Accept');
   };
   return {
     registry,
@@ -132,7 +143,6 @@ function fastifyStreamContext(
       if (takenOver) return;
       takenOver = true;
       copyHeaders();
-      if (!res.headersSent) vary(res, 'Accept');
       reply.hijack();
     },
   };
