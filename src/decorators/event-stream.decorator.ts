@@ -5,12 +5,14 @@ import {
   RequestMethod,
   Res,
   SetMetadata,
+  UseFilters,
 } from '@nestjs/common';
 import { InvalidStreamRouteError } from '../errors/invalid-stream-route.error.js';
 import { SseModuleMissingError } from '../errors/sse-module-missing.error.js';
 import type { StreamContext } from '../platform/route-glue.interface.js';
 import { EVENT_STREAM_METADATA, STREAM_CONTEXT_KEY } from '../sse.constants.js';
 import { type EventStreamOptions, validateRouteOptions } from '../sse.options.js';
+import { sseModuleCheck } from './sse-module-check.filter.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -56,7 +58,8 @@ export function EventStream(
       takeOverResponse(responseIndex, route),
       RequestMapping({ path, method: route.method }),
       SetMetadata(EVENT_STREAM_METADATA, route),
-      (proto: object, name: string | symbol) => Res()(proto, name, responseIndex),
+      UseFilters(sseModuleCheck(name)),
+      (proto: object, method: string | symbol) => Res()(proto, method, responseIndex),
     )(target, key, descriptor);
   };
 }
