@@ -156,9 +156,10 @@ export class RouteDispatcher implements OnModuleInit {
       streamRoutes.map(({ args }) => Reflect.getMetadata(EVENT_STREAM_METADATA, args[1] as object)),
     );
     for (const wrapper of this.discovery.getControllers()) {
-      const instance = wrapper.instance as object | undefined;
-      if (instance == null) continue;
-      const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
+      // The class, not an instance: request-scoped controllers have none yet.
+      const prototype = (wrapper.metatype as { prototype?: Record<string, unknown> } | null)
+        ?.prototype;
+      if (prototype === undefined) continue;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const method = prototype[name];
         if (typeof method !== 'function') continue;
