@@ -238,4 +238,26 @@ describe('Fastify (HTTP/1.1): routes and negotiation', () => {
     expect(registry.list().map((info) => info.clientKey)).toEqual(['127.0.0.1']);
     await stream.close();
   });
+
+  it('honours trustProxy for the client key (request.ip)', async () => {
+    await start(undefined, { trustProxy: true });
+    const registry = app!.get(StreamRegistry);
+    const stream = await openEventStream(app!, {
+      path: '/f/resume',
+      headers: { 'X-Forwarded-For': '203.0.113.7' },
+    });
+    await stream.take(1);
+    expect(registry.list().map((info) => info.clientKey)).toEqual(['203.0.113.7']);
+    await stream.close();
+  });
+
+  it('ends open streams with a retry hint when the application closes', async () => {
+    await start();
+    const stream = await openEventStream(app!, { path: '/f/ticks' });
+    await stream.take(1);
+    await app!.close();
+    app = undefined;
+    await stream.waitForEnd();
+    expect(stream.retry).toBeGreaterThan(0);
+  });
 });
