@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type NestModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { StreamRegistry } from './connection/stream-registry.js';
 import { SseHub } from './hub/sse-hub.js';
 import { RouteDispatcher } from './negotiation/route-dispatcher.js';
@@ -14,6 +15,7 @@ import { ConfigurableModuleClass, type OPTIONS_TYPE } from './sse.module-definit
  * ```
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [StreamRegistry, RouteDispatcher, SseHub],
   exports: [StreamRegistry, SseHub],
 })

@@ -1,6 +1,7 @@
 import type { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { SseBroker } from './brokers/sse-broker.interface.js';
+import { InvalidOptionError } from './errors/invalid-option.error.js';
 import type { SseEvent } from './wire/sse-event.interface.js';
 
 /** What happens to a connection whose client reads slower than its events are produced. */
@@ -11,7 +12,11 @@ export type LimitResponse = 'retry' | 'status';
 
 /**
  * Options of `SseModule.forRoot()`. Every field is optional; the defaults live only in
- * {@link SSE_DEFAULTS}.
+ * {@link SSE_DEFAULTS}. Every value is checked at start-up: an unknown option, a fraction where
+ * a whole number is due (milliseconds, bytes, counts), a delay past Node's 32-bit timers, an
+ * event name with CR or LF fails `forRoot()` with an `InvalidOptionError` naming the option.
+ * `0` means never for `heartbeatMs` and `maxLifetimeMs`; `Infinity` means no limit for the
+ * connection counts.
  *
  * @example
  * ```ts
@@ -27,13 +32,15 @@ export interface SseModuleOptions {
   errorEvent?: string;
   /**
    * A comment line (`:`) is sent on a connection that wrote nothing for this long, so proxies
-   * and load balancers (nginx: 60 s) never cut an idle stream. `0` disables it. One timer per
-   * distinct interval serves every connection.
+   * and load balancers (nginx: 60 s) never cut an idle stream. `0` means never (no heartbeat);
+   * otherwise a whole number of milliseconds up to 2147483647 (Node's timers are 32-bit). One
+   * timer per distinct interval serves every connection.
    * @default 15000
    */
   heartbeatMs?: number;
   /**
    * `retry:` hint sent once when a stream opens: how long a browser waits before reconnecting.
+   * A whole number of milliseconds (the field is digits only on the wire).
    * @default undefined (not sent; browsers use about 3 s)
    */
   retryMs?: number;
@@ -92,7 +99,8 @@ export interface SseModuleOptions {
   limitEvent?: string;
   /**
    * A stream is ended (with a `retry:` hint) after this long, with ±10 % jitter, so long-lived
-   * connections rebalance across instances. `0` disables it.
+   * connections rebalance across instances. `0` means never; otherwise a whole number of
+   * milliseconds up to 2147483647 (Node's timers are 32-bit).
    * @default 0
    */
   maxLifetimeMs?: number;
@@ -209,11 +217,11 @@ export const SSE_DEFAULTS: Readonly<Omit<ResolvedSseOptions, OptionalOptions>> =
  * ```
  */
 export function resolveOptions(options: SseModuleOptions = {}): ResolvedSseOptions {
+  validate(options, MODULE_RULES, 'SseModule.forRoot()', MODULE_EXTRAS);
   const defined = Object.fromEntries(
     Object.entries(options).filter(([, value]) => value !== undefined),
   ) as SseModuleOptions;
   const resolved: ResolvedSseOptions = { ...SSE_DEFAULTS, ...defined };
-  validate(resolved, 'SseModule.forRoot()');
   return resolved;
 }
 
@@ -239,46 +247,165 @@ export function routeSettings(
     maxConnections: Math.min(route.maxConnections ?? Infinity, module.maxConnections),
     maxLifetimeMs: route.maxLifetimeMs ?? module.maxLifetimeMs,
   };
-  validate(settings, '@EventStream()');
   return settings;
 }
 
-const NON_NEGATIVE = [
-  'heartbeatMs',
-  'retryMs',
-  'maxBufferedBytes',
-  'maxTotalBufferedBytes',
-  'maxConnections',
-  'maxConnectionsPerClient',
-  'maxLifetimeMs',
-  'reconnectDelayMs',
-  'reconnectJitterMs',
-  'shutdownGraceMs',
-  'replayPageSize',
-  'replayBufferLimit',
-] as const;
+/**
+ * The longest delay Node's timers take (a signed 32-bit count of milliseconds): a longer one
+ * fires after 1 ms. Every option of milliseconds is capped by it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function validate(options: Partial<ResolvedSseOptions>, where: string): void {
-  for (const key of NON_NEGATIVE) {
-    const value = options[key];
-    if (value !== undefined && !(typeof value === 'number' && value >= 0 && !Number.isNaN(value))) {
-      throw new TypeError(
-        `${where}: option "${key}" must be a non-negative number, got ${String(value)}`,
+type Check = (value: unknown) => boolean;
+interface Rule {
+  check: Check;
+  expected: string;
+}
+
+const isInteger = (value: unknown): value is number => Number.isSafeInteger(value);
+const milliseconds = (min: number): Rule => ({
+  check: (value) => isInteger(value) && value >= min && value <= MAX_TIMER_MS,
+  expected: `a whole number of milliseconds from ${min} to ${MAX_TIMER_MS}`,
+});
+const NEVER_OR_MILLISECONDS: Rule = {
+  check: milliseconds(0).check,
+  expected: `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}, or 0 for never`,
+};
+const BYTES: Rule = {
+  check: (value) => isInteger(value) && value >= 1,
+  expected: 'a whole number of bytes, at least 1',
+};
+const COUNT_OR_UNLIMITED: Rule = {
+  check: (value) => value === Infinity || (isInteger(value) && value >= 0),
+  expected: 'a whole number, at least 0, or Infinity for no limit',
+};
+const POSITIVE_COUNT: Rule = {
+  check: (value) => isInteger(value) && value >= 1,
+  expected: 'a whole number, at least 1',
+};
+const COUNT: Rule = {
+  check: (value) => isInteger(value) && value >= 0,
+  expected: 'a whole number, at least 0',
+};
+const EVENT_NAME: Rule = {
+  check: (value) => typeof value === 'string' && value.length > 0 && !/[\r\n]/.test(value),
+  expected: 'a non-empty event name without CR or LF',
+};
+const oneOf = (...values: string[]): Rule => ({
+  check: (value) => values.includes(value as string),
+  expected: values.map((v) => `'${v}'`).join(' or '),
+});
+const FUNCTION: Rule = {
+  check: (value) => typeof value === 'function',
+  expected: 'a function of the request',
+};
+const EVENT: Rule = {
+  check: (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
+  expected: 'an event object ({ type?, data?, id?, retry?, comment? })',
+};
+const BROKER_METHODS = [
+  'connect',
+  'publish',
+  'subscribe',
+  'readAfter',
+  'latestId',
+  'compareIds',
+  'close',
+  'health',
+] as const;
+const BROKER: Rule = {
+  check: (value) =>
+    value !== null &&
+    typeof value === 'object' &&
+    BROKER_METHODS.every(
+      (method) => typeof (value as Record<string, unknown>)[method] === 'function',
+    ),
+  expected: `an SseBroker (memoryBroker(), redisBroker(), or an object with ${BROKER_METHODS.join(', ')})`,
+};
+
+/** What each route option may be; the module options add their own below. */
+const ROUTE_RULES: Record<keyof EventStreamOptions, Rule> = {
+  errorEvent: EVENT_NAME,
+  heartbeatMs: NEVER_OR_MILLISECONDS,
+  retryMs: milliseconds(0),
+  maxBufferedBytes: BYTES,
+  slowClientPolicy: oneOf('close', 'drop-oldest'),
+  resetEvent: EVENT_NAME,
+  maxConnections: COUNT_OR_UNLIMITED,
+  maxLifetimeMs: NEVER_OR_MILLISECONDS,
+  method: {
+    check: (value) => isInteger(value) && value >= 0,
+    expected: 'a RequestMethod',
+  },
+};
+
+const MODULE_RULES: Record<keyof SseModuleOptions, Rule> = {
+  errorEvent: EVENT_NAME,
+  heartbeatMs: NEVER_OR_MILLISECONDS,
+  retryMs: milliseconds(0),
+  maxBufferedBytes: BYTES,
+  slowClientPolicy: oneOf('close', 'drop-oldest'),
+  resetEvent: EVENT_NAME,
+  maxTotalBufferedBytes: BYTES,
+  maxConnections: COUNT_OR_UNLIMITED,
+  maxConnectionsPerClient: COUNT_OR_UNLIMITED,
+  clientKey: FUNCTION,
+  limitResponse: oneOf('retry', 'status'),
+  limitEvent: EVENT_NAME,
+  maxLifetimeMs: NEVER_OR_MILLISECONDS,
+  reconnectDelayMs: milliseconds(0),
+  reconnectJitterMs: milliseconds(0),
+  shutdownGraceMs: milliseconds(0),
+  shutdownEvent: EVENT,
+  broker: BROKER,
+  replayPageSize: POSITIVE_COUNT,
+  replayBufferLimit: COUNT,
+};
+
+// Keys the module builder may pass along with the options.
+const MODULE_EXTRAS = new Set(['isGlobal']);
+
+/**
+ * Refuses, with an {@link InvalidOptionError} naming it, any option that is unknown (a typo
+ * would silently fall back to the default) or whose value cannot work. `undefined` means the
+ * default.
+ */
+function validate(
+  options: object,
+  rules: Record<string, Rule>,
+  where: string,
+  extras: ReadonlySet<string> = new Set(),
+): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError(where, 'options', 'an object', options);
+  }
+  for (const [key, value] of Object.entries(options)) {
+    const rule = rules[key];
+    if (rule === undefined) {
+      if (extras.has(key)) continue;
+      throw new InvalidOptionError(
+        where,
+        key,
+        `one of ${Object.keys(rules).join(', ')} (it is not an option)`,
+        value,
       );
     }
+    if (value !== undefined && !rule.check(value)) {
+      throw new InvalidOptionError(where, key, rule.expected, value);
+    }
   }
-  if (
-    options.slowClientPolicy !== undefined &&
-    options.slowClientPolicy !== 'close' &&
-    options.slowClientPolicy !== 'drop-oldest'
-  ) {
-    throw new TypeError(`${where}: option "slowClientPolicy" must be 'close' or 'drop-oldest'`);
-  }
-  if (
-    options.limitResponse !== undefined &&
-    options.limitResponse !== 'retry' &&
-    options.limitResponse !== 'status'
-  ) {
-    throw new TypeError(`${where}: option "limitResponse" must be 'retry' or 'status'`);
-  }
+}
+
+/**
+ * Refuses the options of an `@EventStream()` route that cannot work; called where the route is
+ * declared, so a wrong value fails at start-up, not on the first request.
+ *
+ * @example
+ * ```ts
+ * validateRouteOptions({ heartbeatMs: Infinity }, 'FeedController.feed');
+ * // InvalidOptionError: @EventStream() FeedController.feed: option "heartbeatMs" must be ...
+ * ```
+ */
+export function validateRouteOptions(options: EventStreamOptions, route: string): void {
+  validate(options, ROUTE_RULES, `@EventStream() ${route}`);
 }

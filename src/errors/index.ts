@@ -8,3 +8,5 @@ export * from './sse-module-missing.error.js';
 export * from './invalid-channel.error.js';
 export * from './producer-id.error.js';
 export * from './broker-unavailable.error.js';
+export * from './invalid-option.error.js';
+export * from './unsupported-platform.error.js';

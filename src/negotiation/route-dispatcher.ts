@@ -1,29 +1,29 @@
-import { HttpCode, Injectable, NotAcceptableException, type OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import onHeaders from 'on-headers';
-import vary from 'vary';
+import { HttpCode, Injectable, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, HttpAdapterHost, MetadataScanner } from '@nestjs/core';
 import { StreamRegistry } from '../connection/stream-registry.js';
 import { InvalidStreamRouteError } from '../errors/invalid-stream-route.error.js';
-import { EVENT_STREAM_METADATA, STREAM_REGISTRY_KEY } from '../sse.constants.js';
+import type {
+  RegisterRoute,
+  RouteGlue,
+  RouteGroup,
+  RouteHandler,
+} from '../platform/route-glue.interface.js';
+import { routeGlueFor } from '../platform/route-glue.js';
+import { EVENT_STREAM_METADATA } from '../sse.constants.js';
+import type { EventStreamOptions } from '../sse.options.js';
 import { chooseHandler, type HandlerChoice } from './choose-handler.js';
 
-type Next = (error?: unknown) => void;
-type RouteHandler = (req: IncomingMessage, res: ServerResponse, next?: Next) => unknown;
-type RegisterRoute = (path: unknown, ...handlers: unknown[]) => unknown;
-type Adapter = Record<string | symbol, unknown>;
+type AdapterMethod = (...args: unknown[]) => unknown;
+type Adapter = Record<string | symbol, unknown> & { getType?: () => string };
 
 const CAPTURING = Symbol.for('nestjs-event-stream.capturing-routes');
 const MAX_REMEMBERED_ACCEPTS = 256;
+// Longer headers are parsed every time (within the Accept cap), not kept.
+const MAX_REMEMBERED_ACCEPT_LENGTH = 256;
 
 interface Registration {
   method: string;
   args: unknown[];
-}
-
-interface RouteGroup {
-  streams: RouteHandler[];
-  plains: RouteHandler[];
 }
 
 // The adapter methods Nest registers routes with (its RequestMethod map).
@@ -64,13 +64,14 @@ const HTTP_CODE_KEY: unknown = (() => {
  * registrations back ({@link capture}, from `SseModule.configure()`, which Nest calls just
  * before), then registers them in their original order ({@link onModuleInit}, which Nest calls
  * right after), one dispatcher in place of each group that holds a stream route. The adapter
- * thus never sees two routes for one method and path, which Fastify would refuse.
+ * thus sees one route per method, path (and on Fastify, constraints), never two. How routes
+ * group and dispatch is the platform's (`src/platform/*.glue.ts`).
  */
 @Injectable()
 export class RouteDispatcher implements OnModuleInit {
   private captured?: {
     adapter: Adapter;
-    originals: Map<string, RegisterRoute>;
+    originals: Map<string, AdapterMethod>;
     ownMethods: Set<string>;
     registrations: Registration[];
   };
@@ -78,6 +79,8 @@ export class RouteDispatcher implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly registry: StreamRegistry,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
   ) {}
 
   capture(): void {
@@ -87,13 +90,13 @@ export class RouteDispatcher implements OnModuleInit {
       return;
     }
     adapter[CAPTURING] = true;
-    const originals = new Map<string, RegisterRoute>();
+    const originals = new Map<string, AdapterMethod>();
     const ownMethods = new Set<string>();
     const registrations: Registration[] = [];
     for (const method of ROUTE_METHODS) {
       const original = adapter[method];
       if (typeof original !== 'function') continue;
-      originals.set(method, original as RegisterRoute);
+      originals.set(method, original as AdapterMethod);
       if (Object.hasOwn(adapter, method)) ownMethods.add(method);
       adapter[method] = (...args: unknown[]) => {
         registrations.push({ method, args });
@@ -107,113 +110,126 @@ export class RouteDispatcher implements OnModuleInit {
     if (captured === undefined) return;
     this.captured = undefined;
     const { adapter, originals, ownMethods, registrations } = captured;
-    for (const [method, original] of originals) {
-      if (ownMethods.has(method)) adapter[method] = original;
-      else delete adapter[method];
+    try {
+      this.registerAll(adapter, originals, registrations);
+    } finally {
+      for (const [method, original] of originals) {
+        if (ownMethods.has(method)) adapter[method] = original;
+        else delete adapter[method];
+      }
+      delete adapter[CAPTURING];
     }
-    delete adapter[CAPTURING];
-    const groups = this.groupStreamRoutes(registrations);
+  }
+
+  private registerAll(
+    adapter: Adapter,
+    originals: Map<string, AdapterMethod>,
+    registrations: Registration[],
+  ): void {
+    const streamRoutes = registrations.filter(({ args }) => isStreamHandler(args[1]));
+    this.assertNoneMissed(streamRoutes);
+    const glue = streamRoutes.length > 0 ? routeGlueFor(adapter) : undefined;
+    const groups = glue === undefined ? new Map() : groupStreamRoutes(glue, registrations);
+    if (glue !== undefined && groups.size > 0) glue.install(adapter);
+    const registered = new Set<RouteGroup>();
     for (const { method, args } of registrations) {
-      const register = (path: unknown, ...handlers: unknown[]) =>
-        originals.get(method)!.call(adapter, path, ...handlers);
-      const key = routeKey(method, args[0]);
-      const group = groups.get(key);
+      const original = originals.get(method)!;
+      const group = glue === undefined ? undefined : groups.get(glue.groupKey(method, args)!);
       if (group === undefined) {
-        register(...(args as [unknown, ...unknown[]]));
-      } else if (groups.delete(key)) {
+        original.apply(adapter, args);
+      } else if (!registered.has(group)) {
         // At the place of the group's first route; the group's other routes are in it.
-        register(args[0], this.dispatcher(group));
+        registered.add(group);
+        const register: RegisterRoute = (path, handler) => original.call(adapter, path, handler);
+        glue!.dispatcher(group, this.chooser(), this.registry, register, args[0]);
       }
     }
   }
 
-  private groupStreamRoutes(registrations: Registration[]): Map<string, RouteGroup> {
-    const byKey = new Map<string, RouteGroup>();
-    const withStream = new Set<string>();
-    for (const { method, args } of registrations) {
-      const [path, handler, ...rest] = args;
-      if (typeof handler !== 'function' || rest.length > 0) continue;
-      const key = routeKey(method, path);
-      const group = byKey.get(key) ?? { streams: [], plains: [] };
-      byKey.set(key, group);
-      if (Reflect.getMetadata(EVENT_STREAM_METADATA, handler) !== undefined) {
-        assertStreamable(handler, method, path);
-        group.streams.push(handler as RouteHandler);
-        withStream.add(key);
-      } else {
-        group.plains.push(handler as RouteHandler);
+  /**
+   * Every `@EventStream()` method of every controller must have reached the capture: a route
+   * registered some other way (a Nest version that registers routes differently) would answer
+   * without negotiation, so start-up fails instead.
+   */
+  private assertNoneMissed(streamRoutes: Registration[]): void {
+    const seen = new Set<unknown>(
+      streamRoutes.map(({ args }) => Reflect.getMetadata(EVENT_STREAM_METADATA, args[1] as object)),
+    );
+    for (const wrapper of this.discovery.getControllers()) {
+      // The class, not an instance: request-scoped controllers have none yet.
+      const prototype = (wrapper.metatype as { prototype?: Record<string, unknown> } | null)
+        ?.prototype;
+      if (prototype === undefined) continue;
+      for (const name of this.scanner.getAllMethodNames(prototype)) {
+        const method = prototype[name];
+        if (typeof method !== 'function') continue;
+        const route = Reflect.getMetadata(EVENT_STREAM_METADATA, method) as
+          EventStreamOptions | undefined;
+        if (route !== undefined && !seen.has(route)) {
+          throw new InvalidStreamRouteError(
+            `${prototype.constructor.name}.${name}`,
+            'its route reached the HTTP adapter without passing through SseModule, so it would ' +
+              'answer without content negotiation. This happens when Nest registers routes in a way ' +
+              'this version of nestjs-event-stream does not know: update nestjs-event-stream.',
+          );
+        }
       }
     }
-    for (const key of byKey.keys()) {
-      if (!withStream.has(key)) byKey.delete(key);
-    }
-    return byKey;
   }
 
-  private dispatcher({ streams, plains }: RouteGroup): RouteHandler {
-    const registry = this.registry;
-    const hasPlain = plains.length > 0;
+  private chooser(): (accept: string | undefined, hasPlain: boolean) => HandlerChoice {
     // Clients send a handful of distinct Accept headers: each is parsed once, not per request.
-    const choices = new Map<string | undefined, HandlerChoice>();
-    const choose = (accept: string | undefined): HandlerChoice => {
+    const remembered = [
+      new Map<string | undefined, HandlerChoice>(),
+      new Map<string | undefined, HandlerChoice>(),
+    ] as const;
+    return (accept, hasPlain) => {
+      const choices = remembered[hasPlain ? 1 : 0];
       let choice = choices.get(accept);
       if (choice === undefined) {
         choice = chooseHandler(accept, hasPlain);
-        if (choices.size >= MAX_REMEMBERED_ACCEPTS) choices.clear();
-        choices.set(accept, choice);
+        if (accept === undefined || accept.length <= MAX_REMEMBERED_ACCEPT_LENGTH) {
+          if (choices.size >= MAX_REMEMBERED_ACCEPTS) choices.clear();
+          choices.set(accept, choice);
+        }
       }
       return choice;
-    };
-    return (req, res, next) => {
-      // When the headers go out, after any @Header() or middleware set its own Vary.
-      onHeaders(res, varyOnAccept);
-      switch (choose(req.headers.accept)) {
-        case 'stream':
-          (req as IncomingMessage & { [STREAM_REGISTRY_KEY]?: StreamRegistry })[
-            STREAM_REGISTRY_KEY
-          ] = registry;
-          return runChain(streams, 0, req, res, next);
-        case 'plain':
-          return runChain(plains, 0, req, res, next);
-        case 'not-acceptable':
-          return next?.(
-            new NotAcceptableException(
-              'This endpoint only serves text/event-stream; send "Accept: text/event-stream".',
-            ),
-          );
-      }
     };
   }
 }
 
-/**
- * Several handlers share a path and method when they differ by version or host; each passes the
- * request on with `next()` when it is not the one.
- */
-function runChain(
-  handlers: RouteHandler[],
-  index: number,
-  req: IncomingMessage,
-  res: ServerResponse,
-  next?: Next,
-): unknown {
-  const last = index === handlers.length - 1;
-  return handlers[index]!(
-    req,
-    res,
-    last
-      ? next
-      : (error?: unknown) =>
-          error === undefined ? runChain(handlers, index + 1, req, res, next) : next?.(error),
+function isStreamHandler(handler: unknown): handler is RouteHandler {
+  return (
+    typeof handler === 'function' &&
+    Reflect.getMetadata(EVENT_STREAM_METADATA, handler) !== undefined
   );
 }
 
-function varyOnAccept(this: ServerResponse): void {
-  vary(this, 'Accept');
-}
-
-function routeKey(method: string, path: unknown): string {
-  return `${method} ${String(path)}`;
+/** The groups of registrations that hold a stream route, by the platform's key. */
+function groupStreamRoutes(
+  glue: RouteGlue,
+  registrations: Registration[],
+): Map<string, RouteGroup> {
+  const byKey = new Map<string, RouteGroup>();
+  const withStream = new Set<string>();
+  for (const { method, args } of registrations) {
+    const key = glue.groupKey(method, args);
+    if (key === undefined) continue;
+    const handler = args[1] as RouteHandler;
+    const group = byKey.get(key) ?? { streams: [], plains: [] };
+    byKey.set(key, group);
+    if (isStreamHandler(handler)) {
+      assertStreamable(handler, method, args[0]);
+      group.streams.push(handler);
+      withStream.add(key);
+    } else {
+      group.plains.push(handler);
+    }
+  }
+  for (const key of byKey.keys()) {
+    if (!withStream.has(key)) byKey.delete(key);
+  }
+  return byKey;
 }
 
 function assertStreamable(handler: Function, method: string, path: unknown): void {

@@ -1,0 +1,95 @@
+import { NotAcceptableException } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import onHeaders from 'on-headers';
+import vary from 'vary';
+import { STREAM_CONTEXT_KEY } from '../sse.constants.js';
+import {
+  NOT_ACCEPTABLE_MESSAGE,
+  type RouteGlue,
+  type RouteHandler,
+  type StreamContext,
+} from './route-glue.interface.js';
+
+type Next = (error?: unknown) => void;
+type ExpressHandler = (req: IncomingMessage, res: ServerResponse, next?: Next) => unknown;
+
+/**
+ * Express: routes of one path and method are one route (Nest chains versions and hosts through
+ * `next()`), the dispatcher is a `(req, res, next)` handler, and `Vary` is added when the head
+ * goes out, after any `@Header()` or middleware set its own.
+ */
+export const expressGlue: RouteGlue = {
+  type: 'express',
+
+  groupKey(method, [path, handler, ...rest]) {
+    if (typeof handler !== 'function' || rest.length > 0) return undefined;
+    return `${method} ${String(path)}`;
+  },
+
+  install() {},
+
+  dispatcher({ streams, plains }, choose, registry, register, path) {
+    const hasPlain = plains.length > 0;
+    const dispatch: ExpressHandler = (req, res, next) => {
+      onHeaders(res, varyOnAccept);
+      const accept = req.headers.accept;
+      const stream = (fallback?: Next) => {
+        const context: StreamContext = { registry, req, res };
+        (res as ServerResponse & { [STREAM_CONTEXT_KEY]?: StreamContext })[STREAM_CONTEXT_KEY] =
+          context;
+        return runChain(streams, 0, req, res, fallback);
+      };
+      switch (choose(accept, hasPlain)) {
+        case 'stream':
+          // A version (or host) with no stream of its own falls through to its plain handler.
+          return stream(hasPlain ? chained(() => runChain(plains, 0, req, res, next), next) : next);
+        case 'plain':
+          // A version with no plain handler of its own is stream-only.
+          return runChain(
+            plains,
+            0,
+            req,
+            res,
+            chained(() => {
+              if (choose(accept, false) === 'stream') return stream(next);
+              return next?.(new NotAcceptableException(NOT_ACCEPTABLE_MESSAGE));
+            }, next),
+          );
+        case 'not-acceptable':
+          return next?.(new NotAcceptableException(NOT_ACCEPTABLE_MESSAGE));
+      }
+    };
+    register(path, dispatch as RouteHandler);
+  },
+};
+
+/** A `next` that goes on with `then` when the chain before it passed, and errors to `next`. */
+function chained(then: () => unknown, next?: Next): Next {
+  return (error?: unknown) => (error === undefined ? then() : next?.(error));
+}
+
+/**
+ * Several handlers share a path and method when they differ by version or host; each passes the
+ * request on with `next()` when it is not the one.
+ */
+function runChain(
+  handlers: RouteHandler[],
+  index: number,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: Next,
+): unknown {
+  const last = index === handlers.length - 1;
+  return handlers[index]!(
+    req,
+    res,
+    last
+      ? next
+      : (error?: unknown) =>
+          error === undefined ? runChain(handlers, index + 1, req, res, next) : next?.(error),
+  );
+}
+
+function varyOnAccept(this: ServerResponse): void {
+  vary(this, 'Accept');
+}
