@@ -76,7 +76,8 @@ function takeOverResponse(responseIndex: number, route: EventStreamOptions): Met
       }
       const { registry, req, res, takeOver, prepare } = context;
       prepare?.();
-      const served = registry.serve({
+      // The registry calls takeOver right before it writes on the raw response itself.
+      return registry.serve({
         handler,
         route,
         req,
@@ -84,7 +85,6 @@ function takeOverResponse(responseIndex: number, route: EventStreamOptions): Met
         takeOver,
         invoke: () => original.apply(this, args.slice(0, responseIndex)),
       });
-      return takeOver === undefined ? served : takeOverOnceServed(served, takeOver);
     };
     Object.defineProperty(streamHandler, 'name', { value: original.name });
     // Decorators listed below @EventStream() have already put their metadata on the original.
@@ -98,23 +98,6 @@ function takeOverResponse(responseIndex: number, route: EventStreamOptions): Met
     (descriptor as unknown as TypedPropertyDescriptor<Handler>).value = streamHandler;
     return descriptor;
   };
-}
-
-/**
- * The registry calls `takeOver` right before it writes on the raw response. Until every
- * registry does, the stream is taken over here too, once `serve()` succeeded: an error before
- * that still reaches Nest's exception filters through the platform's own reply. (`takeOver`
- * is idempotent.)
- */
-function takeOverOnceServed(
-  served: void | Promise<void>,
-  takeOver: () => void,
-): void | Promise<void> {
-  if (served === undefined) {
-    takeOver();
-    return;
-  }
-  return served.then(takeOver);
 }
 
 /**
