@@ -1,6 +1,7 @@
 import type { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { SseBroker } from './brokers/sse-broker.interface.js';
+import type { SseMeterProvider } from './metrics/meter-provider.interface.js';
 import type { SseEvent } from './wire/sse-event.interface.js';
 
 /** What happens to a connection whose client reads slower than its events are produced. */
@@ -136,6 +137,14 @@ export interface SseModuleOptions {
    * @default 10000
    */
   replayBufferLimit?: number;
+  /**
+   * Where the OpenTelemetry metrics go (meter `nestjs-event-stream`). Taken at start-up
+   * (`onModuleInit`); without it, the global provider (`metrics.getMeterProvider()`) is taken
+   * then, so an SDK started before the application is found. Without `@opentelemetry/api`
+   * installed or an SDK registered, the metrics are a no-op.
+   * @default undefined (the global meter provider)
+   */
+  meterProvider?: SseMeterProvider;
 }
 
 /** The names of the options a route may set for itself. */
@@ -173,7 +182,7 @@ export interface EventStreamOptions extends RouteOverridableOptions {
 export type ResolvedSseOptions = Required<Omit<SseModuleOptions, OptionalOptions>> &
   Pick<SseModuleOptions, OptionalOptions>;
 
-type OptionalOptions = 'retryMs' | 'shutdownEvent' | 'broker';
+type OptionalOptions = 'retryMs' | 'shutdownEvent' | 'broker' | 'meterProvider';
 
 /** What one stream runs with: the module's options overridden by its route's. */
 export type StreamSettings = Pick<ResolvedSseOptions, RouteOptionName>;
