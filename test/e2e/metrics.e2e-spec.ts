@@ -9,12 +9,17 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SseHub, type SseModuleOptions, StreamRegistry } from '../../src/index.js';
 import { openEventStream, type TestEventStream } from '../../src/testing/index.js';
 import { flakyBroker, StoreDownError } from '../src/metrics/failing.broker.js';
 import { startMetricsApp } from '../src/metrics/metrics-app.js';
+import { EventFeed } from '../src/production/event-feed.js';
+import { FeedController } from '../src/production/feed.controller.js';
 import { LifecycleRecorder } from '../src/production/lifecycle-recorder.js';
+import { portOf, startProductionApp } from '../src/production/production-app.js';
+import { RawEventStream } from '../src/production/raw-event-stream.js';
 
 /** One exported instrument, reduced to what an operator's dashboard depends on. */
 interface ExportedMetric {
@@ -300,5 +305,71 @@ describe('OpenTelemetry metrics', () => {
     );
     expect(staticImports).toEqual([]);
     expect(files.length).toBeGreaterThan(10);
+  });
+});
+
+describe('OpenTelemetry metrics of a slow client, and at shutdown', () => {
+  it('exports dropped events and buffered bytes, then the shutdown close, and lets go of the hub at shutdown', async () => {
+    const otel = sdk();
+    const app = await startProductionApp(
+      {
+        meterProvider: otel.meterProvider,
+        heartbeatMs: 0,
+        maxBufferedBytes: 64 * 1024,
+        slowClientPolicy: 'drop-oldest',
+        shutdownGraceMs: 50,
+      },
+      [FeedController],
+    );
+    const registry = app.get(StreamRegistry);
+    const lifecycle = new LifecycleRecorder(registry);
+    const client = await RawEventStream.open(portOf(app), '/feed/flood');
+    try {
+      await lifecycle.waitFor((r) => r.opens.length === 1, 'the stream to open');
+      const channel = app.get(EventFeed).channel('flood');
+      // As fast as the socket takes them (a turn every 16 events), until the budget drops some.
+      const data = 'x'.repeat(1024);
+      for (let id = 0; registry.stats().eventsDropped === 0; id++) {
+        expect(id, 'events pushed before one was dropped').toBeLessThan(32_768);
+        channel.next({ id, data });
+        if (id % 16 === 15) await nextTurn();
+      }
+      const { eventsDropped, eventsWritten, bytesWritten } = registry.stats();
+      expect(registry.bufferedBytes).toBeGreaterThan(0);
+
+      const { metrics: list } = await otel.collect();
+      // The route as a template: a dashboard gets one series for every feed.
+      const route = { 'http.route': '/feed/:name' };
+      expect(metric(list, 'sse.server.dropped_events').points).toEqual([
+        { attributes: route, value: eventsDropped },
+      ]);
+      expect(metric(list, 'sse.server.buffered_bytes').points).toEqual([
+        { attributes: {}, value: registry.bufferedBytes },
+      ]);
+      expect(metric(list, 'sse.server.events').points).toEqual([
+        { attributes: route, value: eventsWritten },
+      ]);
+      expect(metric(list, 'sse.server.sent_bytes').points).toEqual([
+        { attributes: route, value: bytesWritten },
+      ]);
+    } finally {
+      lifecycle.stop();
+      await app.close();
+      await client.destroy();
+    }
+
+    const { metrics: after } = await otel.collect();
+    const stream = { 'http.route': '/feed/:name', 'network.protocol.version': '1.1' };
+    expect(metric(after, 'sse.server.active_streams').points).toEqual([
+      { attributes: stream, value: 0 },
+    ]);
+    expect(metric(after, 'sse.server.stream.duration').points).toEqual([
+      {
+        attributes: { ...stream, 'sse.close.reason': 'shutdown' },
+        value: expect.objectContaining({ count: 1 }),
+      },
+    ]);
+    expect(app.get(SseHub).tally.publishTimer).toBeUndefined();
+    await otel.shutdown();
   });
 });
