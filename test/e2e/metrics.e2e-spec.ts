@@ -89,8 +89,12 @@ describe('OpenTelemetry metrics', () => {
   const streams: TestEventStream[] = [];
   const cleanups: Array<() => unknown> = [];
 
-  async function start(options: SseModuleOptions, loadApi?: () => Promise<never>) {
-    app = await startMetricsApp(options, loadApi);
+  async function start(
+    options: SseModuleOptions,
+    loadApi?: () => Promise<never>,
+    beforeInit?: () => void,
+  ) {
+    app = await startMetricsApp(options, loadApi, beforeInit);
     recorder = new LifecycleRecorder(app.get(StreamRegistry));
     return { app, hub: app.get(SseHub), registry: app.get(StreamRegistry), lifecycle: recorder };
   }
@@ -236,14 +240,15 @@ describe('OpenTelemetry metrics', () => {
     ]);
   });
 
-  it('takes the global meter provider at start-up when no option is given', async () => {
+  it('takes the global meter provider at start-up (onModuleInit) when no option is given', async () => {
     const otel = sdk();
     cleanups.push(otel.shutdown);
-    // Registered after the module was imported, before the application starts: what an SDK
-    // started in main.ts before NestFactory.create() does.
-    expect(metrics.setGlobalMeterProvider(otel.meterProvider)).toBe(true);
     cleanups.push(() => metrics.disable());
-    await start({});
+    // Registered once the providers exist, before the application initializes: a meter taken
+    // at construction would have stayed a no-op.
+    await start({}, undefined, () => {
+      expect(metrics.setGlobalMeterProvider(otel.meterProvider)).toBe(true);
+    });
     await open('/notifications/narrow');
 
     const { metrics: list } = await otel.collect();
