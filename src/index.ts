@@ -23,3 +23,4 @@ export { SSE_DEFAULTS } from './sse.options.js';
 export * from './hub/index.js';
 export * from './brokers/index.js';
 export { prepareEvent, type PreparedEvent } from './wire/prepared-event.js';
+export type { SseMeterProvider } from './metrics/meter-provider.interface.js';

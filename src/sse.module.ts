@@ -2,6 +2,8 @@ import { type DynamicModule, Module, type NestModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { StreamRegistry } from './connection/stream-registry.js';
 import { SseHub } from './hub/sse-hub.js';
+import { OPENTELEMETRY_API_PROVIDER } from './metrics/opentelemetry-api-loader.js';
+import { SseMetrics } from './metrics/sse-metrics.js';
 import { RouteDispatcher } from './negotiation/route-dispatcher.js';
 import { ConfigurableModuleClass, type OPTIONS_TYPE } from './sse.module-definition.js';
 
@@ -16,7 +18,7 @@ import { ConfigurableModuleClass, type OPTIONS_TYPE } from './sse.module-definit
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [StreamRegistry, RouteDispatcher, SseHub],
+  providers: [StreamRegistry, RouteDispatcher, SseHub, SseMetrics, OPENTELEMETRY_API_PROVIDER],
   exports: [StreamRegistry, SseHub],
 })
 export class SseModule extends ConfigurableModuleClass implements NestModule {

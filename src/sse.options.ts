@@ -2,6 +2,7 @@ import type { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { SseBroker } from './brokers/sse-broker.interface.js';
 import { InvalidOptionError } from './errors/invalid-option.error.js';
+import type { SseMeterProvider } from './metrics/meter-provider.interface.js';
 import type { SseEvent } from './wire/sse-event.interface.js';
 
 /** What happens to a connection whose client reads slower than its events are produced. */
@@ -144,6 +145,14 @@ export interface SseModuleOptions {
    * @default 10000
    */
   replayBufferLimit?: number;
+  /**
+   * Where the OpenTelemetry metrics go (meter `nestjs-event-stream`). Taken at start-up
+   * (`onModuleInit`); without it, the global provider (`metrics.getMeterProvider()`) is taken
+   * then, so an SDK started before the application is found. Without `@opentelemetry/api`
+   * installed or an SDK registered, the metrics are a no-op.
+   * @default undefined (the global meter provider)
+   */
+  meterProvider?: SseMeterProvider;
 }
 
 /** The names of the options a route may set for itself. */
@@ -181,7 +190,7 @@ export interface EventStreamOptions extends RouteOverridableOptions {
 export type ResolvedSseOptions = Required<Omit<SseModuleOptions, OptionalOptions>> &
   Pick<SseModuleOptions, OptionalOptions>;
 
-type OptionalOptions = 'retryMs' | 'shutdownEvent' | 'broker';
+type OptionalOptions = 'retryMs' | 'shutdownEvent' | 'broker' | 'meterProvider';
 
 /** What one stream runs with: the module's options overridden by its route's. */
 export type StreamSettings = Pick<ResolvedSseOptions, RouteOptionName>;
@@ -360,6 +369,13 @@ const MODULE_RULES: Record<keyof SseModuleOptions, Rule> = {
   broker: BROKER,
   replayPageSize: POSITIVE_COUNT,
   replayBufferLimit: COUNT,
+  meterProvider: {
+    check: (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as { getMeter?: unknown }).getMeter === 'function',
+    expected: 'an OpenTelemetry MeterProvider (an object with getMeter())',
+  },
 };
 
 // Keys the module builder may pass along with the options.

@@ -6,13 +6,14 @@ import {
   type SlowResult,
 } from './scenarios.js';
 
-export type ServerKey = 'raw' | 'builtin' | 'ours';
+export type ServerKey = 'raw' | 'builtin' | 'ours' | 'otel';
 export type ScenarioKey = 'fanout-small' | 'fanout-large' | 'idle' | 'slow' | 'churn';
 
 export const SERVER_LABELS: Record<ServerKey, string> = {
   raw: 'node:http (raw)',
   builtin: 'Nest `@Sse()`',
   ours: 'nestjs-event-stream',
+  otel: 'nestjs-event-stream + OpenTelemetry SDK',
 };
 
 export interface ScenarioResults {

@@ -9,6 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Subject } from 'rxjs';
 import { isNoContent } from '../decorators/no-content.js';
 import { InvalidStreamSourceError } from '../errors/invalid-stream-source.error.js';
+import { RouteCounters } from '../metrics/route-counters.js';
+import { routeTemplateOf } from '../metrics/route-template.js';
 import { SSE_MODULE_OPTIONS } from '../sse.module-definition.js';
 import {
   type EventStreamOptions,
@@ -104,6 +106,10 @@ export class StreamRegistry
     refused: 0,
   };
   private readonly settingsCache = new WeakMap<EventStreamOptions, StreamSettings>();
+  /** Events and bytes written and dropped per route (`http.route`), for the metrics. */
+  readonly routeCounters = new Map<string, RouteCounters>();
+  /** Streams refused, by the limit (or shutdown) that refused them, for the metrics. */
+  readonly refusedByReason = new Map<string, number>();
 
   /** The shutdown event's frame, serialized at start-up: an invalid one fails `forRoot()`. */
   private readonly shutdownFrame: string;
@@ -129,6 +135,11 @@ export class StreamRegistry
     }
     const open = Object.values(openByHandler).reduce((sum, n) => sum + n, 0);
     return { open, openByHandler, ...this.counters };
+  }
+
+  /** Bytes queued for slow clients across all streams: what `maxTotalBufferedBytes` bounds. */
+  get bufferedBytes(): number {
+    return this.totalQueuedBytes;
   }
 
   /** The streams open now. */
@@ -323,7 +334,7 @@ export class StreamRegistry
       handler,
       clientKey,
       settings,
-      this,
+      this.routeCountersOf(routeTemplateOf(req, handler)),
     );
     this.connections.set(res, connection);
     connection.start(attacher, this.jitter, request.takeOver);
@@ -354,6 +365,7 @@ export class StreamRegistry
     const { req, res } = request;
     this.counters.refused++;
     request.takeOver?.();
+    this.refusedByReason.set(limit, (this.refusedByReason.get(limit) ?? 0) + 1);
     const retryMs = this.jitteredRetry(
       this.options.limitResponse === 'status' || limit === 'shutdown' ? 1 : 2,
     );
@@ -390,6 +402,16 @@ export class StreamRegistry
     this.reserved--;
     decrement(this.perHandler, handler);
     if (clientKey !== undefined) decrement(this.perClient, clientKey);
+  }
+
+  /** A route's counters, made on its first stream: they stand as its connections' owner. */
+  private routeCountersOf(route: string): RouteCounters {
+    let counters = this.routeCounters.get(route);
+    if (counters === undefined) {
+      counters = new RouteCounters(route, this);
+      this.routeCounters.set(route, counters);
+    }
+    return counters;
   }
 
   private settingsOf(route: EventStreamOptions): StreamSettings {

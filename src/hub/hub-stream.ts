@@ -6,6 +6,7 @@ import {
   type SelfAttachingSource,
   type SourceHold,
 } from '../connection/stream-sources.js';
+import type { HubStreamObserver } from '../metrics/hub-tally.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import { encodeCursor, parseCursor } from './cursor.js';
 
@@ -17,6 +18,8 @@ export interface HubStreamSettings {
   readonly pageSize: number;
   readonly bufferLimit: number;
   readonly resetEvent: string;
+  /** Told how a resume went and of broker failures, for the metrics. */
+  readonly observer?: HubStreamObserver;
 }
 
 /**
@@ -148,10 +151,13 @@ function attachHub(
     } else {
       const parsed = parseCursor(lastEventId, channels.length);
       if (parsed === undefined) {
+        settings.observer?.replayed(false);
         await reset('unknown-id');
       } else {
         positions = parsed;
-        if (!(await replay())) await reset('history-gap');
+        const resumable = await replay();
+        settings.observer?.replayed(resumable);
+        if (!resumable) await reset('history-gap');
       }
     }
     // Past the buffer limit, what waited is dropped and the client is told. Live events keep
@@ -167,6 +173,7 @@ function attachHub(
   };
 
   run().catch((error: unknown) => {
+    settings.observer?.failed(error);
     if (!stopped) sink.error(error);
   });
   return {

@@ -4,6 +4,7 @@ import type { BrokerHealth, SseBroker } from '../brokers/sse-broker.interface.js
 import { StreamRegistry } from '../connection/stream-registry.js';
 import { InvalidChannelError } from '../errors/invalid-channel.error.js';
 import { ProducerIdError } from '../errors/producer-id.error.js';
+import { HubTally } from '../metrics/hub-tally.js';
 import { serializeEvent } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import { type HubStream, hubStream } from './hub-stream.js';
@@ -41,6 +42,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 export class SseHub implements OnModuleInit, OnApplicationShutdown {
   /** The broker the hub runs on. */
   readonly broker: SseBroker;
+  /** What the hub did, for the metrics (read when they are collected). */
+  readonly tally = new HubTally();
 
   constructor(@Inject(StreamRegistry) private readonly registry: StreamRegistry) {
     this.broker = registry.options.broker ?? memoryBroker();
@@ -67,7 +70,7 @@ export class SseHub implements OnModuleInit, OnApplicationShutdown {
     if (event.id !== undefined) throw new ProducerIdError(channel);
     // Refused here, before anything is stored, rather than when a stream writes it.
     serializeEvent(event);
-    return (await this.broker.publish(channel, event)).id;
+    return (await this.tally.publish(() => this.broker.publish(channel, event))).id;
   }
 
   /**
@@ -97,6 +100,7 @@ export class SseHub implements OnModuleInit, OnApplicationShutdown {
       pageSize: replayPageSize,
       bufferLimit: replayBufferLimit,
       resetEvent,
+      observer: this.tally,
     });
   }
 }
