@@ -2,6 +2,7 @@ import type { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { SseBroker } from './brokers/sse-broker.interface.js';
 import { InvalidOptionError } from './errors/invalid-option.error.js';
+import { serializeEvent } from './wire/frame.js';
 import type { SseMeterProvider } from './metrics/meter-provider.interface.js';
 import type { SseEvent } from './wire/sse-event.interface.js';
 
@@ -309,8 +310,16 @@ const FUNCTION: Rule = {
   expected: 'a function of the request',
 };
 const EVENT: Rule = {
-  check: (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
-  expected: 'an event object ({ type?, data?, id?, retry?, comment? })',
+  // The wire format's own rules: an event it cannot write is refused here, named as an option.
+  check: (value) => {
+    try {
+      serializeEvent(value as SseEvent);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  expected: 'an event serializeEvent() can write (with data, id, retry or comment; no CR/LF in type or id)',
 };
 const BROKER_METHODS = [
   'connect',

@@ -60,6 +60,9 @@ describe('SseModule.forRoot() refuses at start-up, naming the option', () => {
     ['limitResponse', 'retry-later'],
     ['clientKey', 'ip'],
     ['shutdownEvent', 'bye'],
+    ['shutdownEvent', { type: 'bye' }],
+    ['shutdownEvent', { id: 'a\nb', data: 'x' }],
+    ['meterProvider', {}],
     ['broker', {}],
     ['broker', { publish: () => undefined }],
     ['heartbeatMS', 1000],
@@ -92,7 +95,7 @@ describe('SseModule.forRoot() refuses at start-up, naming the option', () => {
         errorEvent: undefined,
         broker: memoryBroker(),
         clientKey: () => 'everyone',
-        shutdownEvent: { type: 'bye' },
+        shutdownEvent: { type: 'bye', data: '' },
       }),
     ).resolves.toBeUndefined();
   });
