@@ -75,7 +75,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function session(settings = {}): Promise<ClientHttp2Session> {
+async function clientSession(settings = {}): Promise<ClientHttp2Session> {
   const opened = await openHttp2Session(server!.h2.server, { settings });
   sessions.push(opened);
   return opened;
@@ -163,7 +163,7 @@ describe('NodeH2StreamPort: head and frames', () => {
 describe('NodeH2StreamPort: backpressure and abort, per stream', () => {
   it('a paused stream fills and buffers while a sibling on the same session keeps flowing', async () => {
     server = await PortServer.start();
-    const client = await session({ initialWindowSize: 1024 });
+    const client = await clientSession({ initialWindowSize: 1024 });
     const slowOpening = pausedStream(client, '/slow');
     const slow = await server.next();
     slow.head(200, HEAD);
@@ -201,7 +201,7 @@ describe('NodeH2StreamPort: backpressure and abort, per stream', () => {
 
   it('abort() resets only its stream (the client sees CANCEL, 8); the session lives on', async () => {
     server = await PortServer.start();
-    const client = await session({ initialWindowSize: 1024 });
+    const client = await clientSession({ initialWindowSize: 1024 });
     const slowOpening = pausedStream(client, '/slow');
     const slow = await server.next();
     slow.head(200, HEAD);
@@ -242,8 +242,8 @@ describe('NodeH2StreamPort: backpressure and abort, per stream', () => {
 describe('NodeH2Sessions: shutdown', () => {
   it('GOAWAYs every session it saw, idle or streaming, and closes them within the grace', async () => {
     server = await PortServer.start();
-    const idle = await session();
-    const busy = await session();
+    const idle = await clientSession();
+    const busy = await clientSession();
     // The idle session had a stream that ended: the owner saw it, and it stays open.
     const ended = openEventStream(server.h2.server, { session: idle, path: '/' });
     (await server.next()).respond(204, {});
