@@ -6,30 +6,28 @@ import { createSecureServer } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserAppModule } from '../src/conformance/browser-app.module.js';
 import { browserPage } from '../src/conformance/browser-page.js';
 import { BrowserStreams } from '../src/conformance/browser-streams.js';
+import {
+  CHROMIUM,
+  expectChromium,
+  launchChromium,
+  skipWithoutChromium,
+} from '../support/chromium.js';
 import { PLATFORMS } from '../support/platforms.js';
 import { generateCertificate, type TestCertificate } from '../support/tls-certificate.js';
 
 // A real Chromium over TLS: 50 EventSources on one origin all open over HTTP/2, where HTTP/1.1
 // stops at the browser's 6 connections per origin.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true';
-const MISSING = !existsSync(CHROMIUM);
+const FILE = 'browser-h2.e2e-spec';
+const SKIP = skipWithoutChromium(FILE, 'open EventSources over HTTP/2 in a real browser');
 const SOURCES = 50;
 /** Chromium's limit of HTTP/1.1 connections per origin (its socket pool's per-group limit). */
 const HTTP1_CONNECTIONS = 6;
-
-if (MISSING && !IN_CI) {
-  console.warn(
-    `[browser-h2.e2e-spec] Skipped: no Chromium at ${CHROMIUM}. Install Debian's chromium ` +
-      '(apt-get install -y chromium) to open EventSources over HTTP/2 in a real browser.',
-  );
-}
 
 /** A TLS server with the page at /page and the streams at /events. */
 interface BrowserServer {
@@ -158,7 +156,7 @@ async function waitForSources(page: Page, count: number, data: string): Promise<
   );
 }
 
-describe.skipIf(MISSING && !IN_CI)('a real Chromium opening 50 EventSources on one origin', () => {
+describe.skipIf(SKIP)('a real Chromium opening 50 EventSources on one origin', () => {
   let browser: Browser;
   let context: BrowserContext;
   let certificate: TestCertificate;
@@ -166,22 +164,9 @@ describe.skipIf(MISSING && !IN_CI)('a real Chromium opening 50 EventSources on o
 
   beforeAll(async () => {
     // Under CI=true a missing browser reaches the tests below, which fail with the reason.
-    if (MISSING) return;
+    if (!existsSync(CHROMIUM)) return;
     certificate = await generateCertificate();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--ignore-certificate-errors',
-      ],
-    });
+    browser = await launchChromium(['--ignore-certificate-errors']);
   }, 60_000);
 
   afterAll(async () => {
@@ -191,12 +176,15 @@ describe.skipIf(MISSING && !IN_CI)('a real Chromium opening 50 EventSources on o
     for (const server of servers) await server.close();
   }, 30_000);
 
-  async function open(protocol: Protocol): Promise<{ server: BrowserServer; page: Page }> {
-    expect(
-      existsSync(CHROMIUM),
-      `CI=true but no Chromium at ${CHROMIUM}: the browser test cannot be skipped in CI. ` +
-        "Install Debian's chromium (apt-get install -y chromium) before running the tests.",
-    ).toBe(true);
+  /**
+   * Serves the page over `protocol`, and resolves once `connected` of its sources opened, got
+   * their first event and then one published to all: with their states as the page sees them.
+   */
+  async function open(
+    protocol: Protocol,
+    connected: number,
+  ): Promise<{ server: BrowserServer; page: Page; states: SourceState[] }> {
+    expectChromium();
     const server = await startServer(certificate, protocol);
     servers.push(server);
     // A context per case: Chromium's connections (and its HTTP/2 session) are per context.
@@ -204,19 +192,16 @@ describe.skipIf(MISSING && !IN_CI)('a real Chromium opening 50 EventSources on o
     const page = await context.newPage();
     const response = await page.goto(`${server.origin}/page?count=${SOURCES}`);
     expect(response?.status()).toBe(200);
-    return { server, page };
+    expect(await pageProtocol(page)).toBe(protocol);
+    await server.streams.whenOpened(connected);
+    await waitForSources(page, connected, 'welcome');
+    server.streams.published.next('to all');
+    await waitForSources(page, connected, 'to all');
+    return { server, page, states: await sourceStates(page) };
   }
 
   it('over HTTP/2 every one of the 50 opens and receives its events', async () => {
-    const { server, page } = await open('h2');
-    const protocol = await pageProtocol(page);
-    expect(protocol).toBe('h2');
-    await server.streams.whenOpened(SOURCES);
-    await waitForSources(page, SOURCES, 'welcome');
-    server.streams.published.next('to all');
-    await waitForSources(page, SOURCES, 'to all');
-
-    const states = await sourceStates(page);
+    const { server, states } = await open('h2', SOURCES);
     expect(states.filter((s) => s.readyState === 1)).toHaveLength(SOURCES);
     expect(states.every((s) => s.messages.join() === 'welcome,to all')).toBe(true);
     expect(server.streams.opened).toEqual(Array.from({ length: SOURCES }, () => '2.0'));
@@ -224,16 +209,8 @@ describe.skipIf(MISSING && !IN_CI)('a real Chromium opening 50 EventSources on o
   }, 60_000);
 
   it('over HTTP/1.1 only 6 open; the 7th waits until one of them closes', async () => {
-    const { server, page } = await open('http/1.1');
-    const protocol = await pageProtocol(page);
-    expect(protocol).toBe('http/1.1');
-    await server.streams.whenOpened(HTTP1_CONNECTIONS);
-    await waitForSources(page, HTTP1_CONNECTIONS, 'welcome');
-    server.streams.published.next('to all');
-    await waitForSources(page, HTTP1_CONNECTIONS, 'to all');
-
+    const { server, page, states } = await open('http/1.1', HTTP1_CONNECTIONS);
     // The 6 connections are taken by open streams that never end: no 7th can have started.
-    const states = await sourceStates(page);
     expect(states.filter((s) => s.readyState === 1)).toHaveLength(HTTP1_CONNECTIONS);
     expect(states.filter((s) => s.readyState === 0)).toHaveLength(SOURCES - HTTP1_CONNECTIONS);
     expect(server.streams.opened).toHaveLength(HTTP1_CONNECTIONS);

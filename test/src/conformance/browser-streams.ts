@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Subject } from 'rxjs';
+import { within } from '../../support/deadline.js';
 
 /**
  * The streams a browser opened, as the server saw them: the HTTP version of each, how many are
@@ -34,31 +35,18 @@ export class BrowserStreams {
     return this.open;
   }
 
-  /** Resolves once `count` streams were opened in all (fails after `timeoutMs`, with the counts). */
+  /** Resolves once `count` streams were opened in all; fails after `timeoutMs`. */
   whenOpened(count: number, timeoutMs = 15_000): Promise<void> {
-    return new Promise((resolve, reject) => {
+    const opened = new Promise<void>((resolve) => {
       const check = () => {
-        if (this.opened.length >= count) {
-          done();
-          resolve();
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(
-          new Error(
-            `${this.opened.length} of ${count} streams opened after ${timeoutMs} ms ` +
-              `(${this.open} open now)`,
-          ),
-        );
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
+        if (this.opened.length < count) return;
         this.waiters.delete(check);
+        resolve();
       };
       this.waiters.add(check);
       check();
     });
+    return within(opened, timeoutMs, `${count} streams to open (${this.opened.length} before)`);
   }
 
   private notify(): void {
