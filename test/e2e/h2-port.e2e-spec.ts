@@ -199,6 +199,33 @@ describe('NodeH2StreamPort: backpressure and abort, per stream', () => {
     await fastClient.close();
   });
 
+  it('a session with 100 streams, one never reading: the other 99 get every frame', async () => {
+    server = await PortServer.start();
+    const client = await clientSession({ initialWindowSize: 1024 });
+    const slowOpening = pausedStream(client, '/slow');
+    const slow = await server.next();
+    slow.head(200, HEAD);
+    await slowOpening;
+    const readers = [];
+    const ports = [];
+    for (let i = 0; i < 99; i++) {
+      const opening = openEventStream(server.h2.server, { session: client, path: '/fast' });
+      const port = await server.next();
+      port.head(200, HEAD);
+      ports.push(port);
+      readers.push(await opening);
+    }
+    for (let n = 0; n < 20; n++) {
+      const event = frame(n, 200);
+      slow.write(event);
+      for (const port of ports) port.write(event);
+    }
+    await Promise.all(readers.map((reader) => reader.waitForEvents(20)));
+    // The never-reading stream holds its frames itself, beyond its peer's 1 KiB window.
+    expect(slow.bufferedBytes).toBeGreaterThan(20 * 200 - 1024);
+    await Promise.all(readers.map((reader) => reader.close()));
+  });
+
   it('abort() resets only its stream (the client sees CANCEL, 8); the session lives on', async () => {
     server = await PortServer.start();
     const client = await clientSession({ initialWindowSize: 1024 });
@@ -236,6 +263,24 @@ describe('NodeH2StreamPort: backpressure and abort, per stream', () => {
     await (await opening).close();
     await closed;
     expect(port.write(frame(0))).toBe(false);
+  });
+
+  it('a stream the client reset before its head: head, write, end and abort do not throw', async () => {
+    server = await PortServer.start();
+    const client = await clientSession();
+    const request = client.request({ ':path': '/', accept: 'text/event-stream' });
+    request.on('error', () => undefined);
+    const port = await server.next();
+    const closed = new Promise<void>((resolve) => port.onClose(resolve));
+    request.close(8);
+    await closed;
+    expect(() => {
+      port.head(200, HEAD);
+      expect(port.write(frame(0))).toBe(false);
+      port.end();
+      port.abort();
+    }).not.toThrow();
+    expect(client.closed || client.destroyed).toBe(false);
   });
 });
 
