@@ -309,4 +309,17 @@ describe('NodeH2Sessions: shutdown', () => {
       'the server to close',
     );
   });
+
+  it('closes idle sessions with a graceful GOAWAY, without waiting for the grace', async () => {
+    server = await PortServer.start();
+    const idle = await clientSession();
+    const ended = openEventStream(server.h2.server, { session: idle, path: '/' });
+    (await server.next()).respond(204, {});
+    await (await ended).waitForEnd();
+    const goaway = once(idle, 'goaway');
+    // A grace far beyond the bound: only the GOAWAY itself can close the session in time.
+    await within(server.owner.shutdown(600_000), 5000, 'the idle session to close');
+    const [code] = (await goaway) as [number];
+    expect(code).toBe(0);
+  });
 });
