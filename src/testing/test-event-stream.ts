@@ -1,35 +1,32 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import {
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-/** Something that has (or is) a Node HTTP server: an `INestApplication` or `app.getHttpServer()`. */
-export type ServerLike = Server | { getHttpServer(): unknown };
-
-/** How {@link openEventStream} requests the stream. */
-export interface OpenEventStreamOptions {
-  /** Path and query. @default '/' */
-  path?: string;
-  /** @default 'GET' */
-  method?: string;
-  /** Sent as is; `Accept: text/event-stream` is added unless given. */
-  headers?: Record<string, string>;
-  /** A request body; objects are sent as JSON. */
-  body?: string | object;
-  /** How long any wait may take before it fails. @default 5000 */
-  timeoutMs?: number;
-}
+import { type IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { http1Channel } from './http1-channel.js';
 
 /** An event as a browser's EventSource would see it (parsed by `eventsource-parser`). */
 export type ParsedEvent = EventSourceMessage;
 
 /**
- * One stream opened against a test server, read the way a browser reads it. Every wait fails
- * with a clear message after `timeoutMs`, never hangs.
+ * One response as {@link TestEventStream} reads it, whatever carried it (an HTTP/1.1 response or
+ * an HTTP/2 stream). Made by `openEventStream`; exported for helpers that open streams their own way.
+ */
+export interface ResponseChannel {
+  /** The HTTP version the response came over. */
+  readonly protocol: '1.1' | '2';
+  readonly status: number;
+  /** The response headers, lower-cased, without HTTP/2 pseudo-headers. */
+  readonly headers: IncomingHttpHeaders;
+  /** The body: `data`, then `end` if the server ended it, then `close` in every case. */
+  readonly body: Readable;
+  /** The RST_STREAM code once an HTTP/2 stream was reset, by either side (8 is CANCEL). */
+  readonly resetCode: number | undefined;
+  /** Disconnects; resolves once everything the channel opened is closed. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * One stream opened against a test server, read the way a browser reads it, over HTTP/1.1 or
+ * HTTP/2 alike. Every wait fails with a clear message after `timeoutMs`, never hangs.
  *
  * @example
  * ```ts
@@ -47,19 +44,20 @@ export class TestEventStream {
   retry?: number;
   /** Everything received, as text. */
   raw = '';
-  /** True once the server ended the response (not when {@link close} was called). */
+  /** True once the server ended the response (not when {@link close} was called, nor on a reset). */
   endedByServer = false;
 
   private readonly waiters = new Set<() => void>();
-  private readonly closedPromise: Promise<void>;
   private readonly timeoutMs: number;
   private taken = 0;
   private isClosed = false;
 
-  constructor(
-    private readonly response: IncomingMessage,
-    timeoutMs: number,
-  ) {
+  private readonly channel: ResponseChannel;
+
+  /** `source` is an HTTP/1.1 response a test requested itself, or any {@link ResponseChannel}. */
+  constructor(source: ResponseChannel | IncomingMessage, timeoutMs: number) {
+    const channel = source instanceof IncomingMessage ? http1Channel(source) : source;
+    this.channel = channel;
     this.timeoutMs = timeoutMs;
     const parser = createParser({
       onEvent: (event) => {
@@ -75,31 +73,51 @@ export class TestEventStream {
         this.notify();
       },
     });
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
+    const body = channel.body;
+    body.setEncoding('utf8');
+    body.on('data', (chunk: string) => {
       this.raw += chunk;
       parser.feed(chunk);
     });
-    this.closedPromise = new Promise((resolve) => {
-      response.once('end', () => {
-        this.endedByServer = true;
-      });
-      response.once('close', () => {
-        this.isClosed = true;
-        this.notify();
-        resolve();
-      });
+    body.once('end', () => {
+      this.endedByServer = true;
     });
+    // A cut connection or a reset stream errors; the end of the stream is what the tests observe.
+    body.on('error', () => undefined);
+    body.once('close', () => {
+      // Node's HTTP/2 client ends the body of a reset stream too: only the code tells them apart.
+      if (channel.resetCode !== undefined) this.endedByServer = false;
+      this.isClosed = true;
+      this.notify();
+    });
+  }
+
+  /** The HTTP version the stream came over: `'1.1'` or `'2'`. */
+  get protocol(): '1.1' | '2' {
+    return this.channel.protocol;
   }
 
   /** The status the server answered with. */
   get status(): number {
-    return this.response.statusCode ?? 0;
+    return this.channel.status;
   }
 
-  /** The response headers. */
+  /** The response headers (lower-cased; on HTTP/2 without the `:status` pseudo-header). */
   get headers(): IncomingHttpHeaders {
-    return this.response.headers;
+    return this.channel.headers;
+  }
+
+  /**
+   * The RST_STREAM code once this HTTP/2 stream was reset (8: CANCEL; by the server, or by
+   * {@link close}), else `undefined`.
+   */
+  get resetCode(): number | undefined {
+    return this.channel.resetCode;
+  }
+
+  /** True once the stream is over, whoever ended it. */
+  get closed(): boolean {
+    return this.isClosed;
   }
 
   /** Resolves once at least `count` events arrived in all; fails if the stream ends first. */
@@ -125,14 +143,24 @@ export class TestEventStream {
   async waitForEnd(): Promise<void> {
     await this.until(() => this.isClosed, 'the end of the stream', true);
     if (!this.endedByServer) {
-      throw new Error(`The stream was cut instead of ended by the server. Received:\n${this.raw}`);
+      const how = this.resetCode === undefined ? 'cut' : `reset (code ${this.resetCode})`;
+      throw new Error(
+        `The stream was ${how} instead of ended by the server. Received:\n${this.raw}`,
+      );
     }
   }
 
-  /** Disconnects, as a browser tab that closes does, and resolves once the socket is closed. */
+  /** Resolves once the stream is over, ended, cut or reset by the server alike. */
+  async waitForClose(): Promise<void> {
+    await this.until(() => this.isClosed, 'the close of the stream', true);
+  }
+
+  /**
+   * Disconnects, as a browser tab that closes does (HTTP/2: RST_STREAM CANCEL), and resolves once
+   * the connection (or, on a session of the test's own, the stream) is closed.
+   */
   async close(): Promise<void> {
-    this.response.destroy();
-    await this.closedPromise;
+    await this.channel.cancel();
   }
 
   private notify(): void {
@@ -167,115 +195,4 @@ export class TestEventStream {
       check();
     });
   }
-}
-
-/**
- * Opens a stream on a test server (listening on an ephemeral port if it is not yet) and resolves
- * once the response headers arrived, whatever the status.
- *
- * @example
- * ```ts
- * const app = moduleRef.createNestApplication();
- * await app.init();
- * const stream = await openEventStream(app, { path: '/' });
- * expect(stream.headers['content-type']).toBe('text/event-stream');
- * ```
- */
-export async function openEventStream(
-  server: ServerLike,
-  options: OpenEventStreamOptions = {},
-): Promise<TestEventStream> {
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const port = await listeningPort(toServer(server));
-  const body =
-    options.body === undefined || typeof options.body === 'string'
-      ? options.body
-      : JSON.stringify(options.body);
-  const headers: Record<string, string> = {
-    accept: 'text/event-stream',
-    ...lowerCaseKeys(options.headers),
-  };
-  if (
-    body !== undefined &&
-    typeof options.body === 'object' &&
-    headers['content-type'] === undefined
-  ) {
-    headers['content-type'] = 'application/json';
-  }
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: '127.0.0.1',
-      port,
-      path: options.path ?? '/',
-      method: options.method ?? 'GET',
-      headers,
-      agent: false,
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      reject(
-        new Error(
-          `Timed out after ${timeoutMs} ms waiting for the response headers of ${options.path ?? '/'}`,
-        ),
-      );
-    }, timeoutMs);
-    req.once('response', (response) => {
-      clearTimeout(timer);
-      resolve(new TestEventStream(response, timeoutMs));
-    });
-    req.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    req.end(body);
-  });
-}
-
-/**
- * Opens a stream, collects `count` events, disconnects, and returns them with the raw bytes.
- *
- * @example
- * ```ts
- * const { events } = await collectEvents(app, { path: '/', count: 2 });
- * expect(events.map((e) => e.data)).toEqual(['hello', 'hello']);
- * ```
- */
-export async function collectEvents(
-  server: ServerLike,
-  options: OpenEventStreamOptions & { count: number },
-): Promise<{ events: ParsedEvent[]; raw: string; status: number; headers: IncomingHttpHeaders }> {
-  const stream = await openEventStream(server, options);
-  try {
-    const events = await stream.waitForEvents(options.count);
-    return { events, raw: stream.raw, status: stream.status, headers: stream.headers };
-  } finally {
-    await stream.close();
-  }
-}
-
-function toServer(server: ServerLike): Server {
-  return (
-    typeof (server as { getHttpServer?: unknown }).getHttpServer === 'function'
-      ? (server as { getHttpServer(): unknown }).getHttpServer()
-      : server
-  ) as Server;
-}
-
-async function listeningPort(server: Server): Promise<number> {
-  if (!server.listening) {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  }
-  return (server.address() as AddressInfo).port;
-}
-
-function lowerCaseKeys(headers: Record<string, string> = {}): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(headers).map(([key, value]) => [key.toLowerCase(), value]),
-  );
 }

@@ -1,0 +1,81 @@
+import { Logger } from '@nestjs/common';
+import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import { NodeH2StreamPort, type NodeH2PortOwner } from './node-h2.port.js';
+
+/**
+ * The HTTP/2 side of one application: it makes the ports of its streams, remembers the sessions
+ * they came on, warns once per connection-specific header it had to drop, and ends the sessions
+ * at shutdown.
+ *
+ * Why sessions are tracked: on Node 20 a server's `close()` waits for every session, and an idle
+ * one stays until its timeout (Fastify's `http2SessionTimeout`, 72 s), so `app.close()` would hang
+ * that long. {@link shutdown} sends GOAWAY to each and destroys the ones still open after the grace.
+ */
+export class NodeH2Sessions implements NodeH2PortOwner {
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly warn: (message: string) => void = defaultWarn) {}
+
+  /** The port of a stream; `clientAddress` is the platform's view of it (Fastify's `request.ip`). */
+  portFor(
+    req: Http2ServerRequest,
+    res: Http2ServerResponse,
+    clientAddress?: string,
+  ): NodeH2StreamPort {
+    this.track(req.stream.session as ServerHttp2Session | undefined);
+    return new NodeH2StreamPort(req, res, this, clientAddress ?? req.socket?.remoteAddress);
+  }
+
+  /** Sessions seen and not yet closed. */
+  get openSessions(): number {
+    return this.sessions.size;
+  }
+
+  droppedHeaders(names: readonly string[]): void {
+    const fresh = [...new Set(names.map((name) => name.toLowerCase()))].filter(
+      (name) => !this.warned.has(name),
+    );
+    if (fresh.length === 0) return;
+    for (const name of fresh) this.warned.add(name);
+    this.warn(
+      `HTTP/2 forbids connection-specific headers (RFC 9113 §8.2.2): dropped ${fresh
+        .map((name) => `"${name}"`)
+        .join(', ')} from the event streams' responses. Remove them from the route ` +
+        '(@Header(), middleware) to silence this warning; HTTP/1.1 clients still get them.',
+    );
+  }
+
+  /**
+   * Sends GOAWAY to every session seen (no new streams; open ones may finish), and resolves once
+   * all are closed, destroying those still open after `graceMs`.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    const open = [...this.sessions].filter((session) => !session.destroyed);
+    if (open.length === 0) return;
+    const closed = open.map(
+      (session) => new Promise<void>((resolve) => session.once('close', () => resolve())),
+    );
+    for (const session of open) if (!session.closed) session.close();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'grace'>((resolve) => {
+      timer = setTimeout(() => resolve('grace'), graceMs);
+    });
+    const outcome = await Promise.race([Promise.all(closed), grace]);
+    clearTimeout(timer);
+    if (outcome === 'grace') {
+      for (const session of open) if (!session.destroyed) session.destroy();
+      await Promise.all(closed);
+    }
+  }
+
+  private track(session: ServerHttp2Session | undefined): void {
+    if (session === undefined || this.sessions.has(session) || session.destroyed) return;
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
+  }
+}
+
+function defaultWarn(message: string): void {
+  new Logger('EventStream').warn(message);
+}

@@ -1,0 +1,119 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { WireFrame } from '../wire/wire-frame.js';
+import type { ProtocolPort as StreamPort } from './protocol-port.interface.js';
+
+/**
+ * Response headers HTTP/2 forbids (RFC 9113 §8.2.2), lower-cased. Node drops `Connection` with a
+ * process warning, and throws `ERR_HTTP2_INVALID_CONNECTION_HEADERS` from `writeHead` for every
+ * other one: a route's `@Header('Keep-Alive', …)` would make the stream fail to open.
+ */
+export const HTTP2_CONNECTION_HEADERS: readonly string[] = [
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'http2-settings',
+];
+
+/** What a port needs from the per-application HTTP/2 owner (`NodeH2Sessions`). */
+export interface NodeH2PortOwner {
+  /** Told the names of the headers a port dropped, so that it can warn once per name. */
+  droppedHeaders(names: readonly string[]): void;
+}
+
+/**
+ * One stream of an HTTP/2 session (Fastify `http2: true`, or a plain `node:http2` server's
+ * compatibility API).
+ *
+ * - A frame's bytes go out with `res.write(frame.payload)`: each write becomes DATA frames, so
+ *   there is no chunk framing, and the session's socket is never touched (it is shared by every
+ *   stream of the session, and Node throws `ERR_HTTP2_NO_SOCKET_MANIPULATION` on its writes).
+ * - Backpressure is this stream's own: `write()` is `false` past the stream's high-water mark
+ *   and `'drain'` comes from the response; the budget counts the stream's `writableLength`, the
+ *   bytes its peer's flow-control window has not taken yet.
+ * - {@link abort} resets this stream (`RST_STREAM`, code `CANCEL`, 8): its siblings on the session
+ *   keep flowing.
+ */
+export class NodeH2StreamPort implements StreamPort {
+  readonly protocol = '2' as const;
+
+  constructor(
+    readonly request: Http2ServerRequest,
+    private readonly res: Http2ServerResponse,
+    private readonly owner: NodeH2PortOwner,
+    readonly clientAddress: string | undefined = request.socket?.remoteAddress,
+  ) {}
+
+  head(status: number, headers: OutgoingHttpHeaders): void {
+    this.res.writeHead(status, this.allowed(headers));
+    // Without it the HEADERS frame waits for the first DATA frame: a quiet stream would look
+    // unanswered to the client.
+    // (Node's Http2ServerResponse has flushHeaders(); its typings lack it.)
+    (this.res as Http2ServerResponse & { flushHeaders(): void }).flushHeaders();
+  }
+
+  write(frame: WireFrame): boolean {
+    // A reset or ended stream: writing would raise ERR_HTTP2_INVALID_STREAM; 'close' tells the owner.
+    if (this.res.stream.destroyed || this.res.writableEnded) return false;
+    return this.res.write(frame.payload);
+  }
+
+  get bufferedBytes(): number {
+    return this.res.stream.writableLength;
+  }
+
+  onDrain(listener: () => void): void {
+    this.res.on('drain', listener);
+  }
+
+  offDrain(listener: () => void): void {
+    this.res.off('drain', listener);
+  }
+
+  onClose(listener: () => void): void {
+    this.res.on('close', listener);
+  }
+
+  offClose(listener: () => void): void {
+    this.res.off('close', listener);
+  }
+
+  respond(status: number, headers: OutgoingHttpHeaders, body?: string): void {
+    this.res.writeHead(status, this.allowed(headers));
+    if (body === undefined) this.res.end();
+    else this.res.end(body);
+  }
+
+  end(): void {
+    if (!this.res.stream.destroyed) this.res.end();
+  }
+
+  abort(): void {
+    // Never the session nor its socket: every other stream of this client lives on them.
+    if (!this.res.stream.destroyed) this.res.stream.close(constants.NGHTTP2_CANCEL);
+  }
+
+  /**
+   * `headers` without the connection-specific ones, which are also removed from what the response
+   * already holds (a `@Header()` or a middleware's `setHeader`), since `writeHead` merges those in.
+   */
+  private allowed(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+    let dropped: string[] | undefined;
+    const kept: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (HTTP2_CONNECTION_HEADERS.includes(name.toLowerCase())) (dropped ??= []).push(name);
+      else kept[name] = value;
+    }
+    for (const name of this.res.getHeaderNames()) {
+      if (HTTP2_CONNECTION_HEADERS.includes(name)) {
+        this.res.removeHeader(name);
+        (dropped ??= []).push(name);
+      }
+    }
+    if (dropped !== undefined) this.owner.droppedHeaders(dropped);
+    return kept;
+  }
+}
