@@ -21,8 +21,13 @@ describe('memoryBroker retention', () => {
     broker = memoryBroker({ retention: { maxEvents: 3 } });
     await broker.connect();
     const ids = await publishAll(broker, 'news', 6);
-    const all = await broker.readAfter('news', undefined, 100);
+    const all = await broker.readAfter('news', ids[2], 100);
     expect(all.events.map((e) => e.data)).toEqual(['e3', 'e4', 'e5']);
+    // From the start of a log that lost its first events: not a resume.
+    expect(await broker.readAfter('news', undefined, 100)).toEqual({
+      events: [],
+      resumable: false,
+    });
     // The last trimmed id is still a valid position: nothing after it was lost.
     expect(await broker.readAfter('news', ids[2], 100)).toMatchObject({ resumable: true });
     expect(await broker.readAfter('news', ids[1], 100)).toEqual({ events: [], resumable: false });
@@ -35,18 +40,23 @@ describe('memoryBroker retention', () => {
     const [old] = await publishAll(broker, 'news', 1);
     vi.advanceTimersByTime(1500);
     await broker.publish('news', { data: 'fresh' });
-    const page = await broker.readAfter('news', undefined, 100);
+    const page = await broker.readAfter('news', old, 100);
     expect(page.events.map((e) => e.data)).toEqual(['fresh']);
-    expect((await broker.readAfter('news', old, 100)).resumable).toBe(true);
+    expect(page.resumable).toBe(true);
+    expect((await broker.readAfter('news', undefined, 100)).resumable).toBe(false);
   });
 
   it('keeps at most maxBytes of frames per channel', async () => {
     broker = memoryBroker({ retention: { maxBytes: 100 } });
     await broker.connect();
-    for (let i = 0; i < 10; i++) await broker.publish('big', { data: 'x'.repeat(30) + i });
-    const page = await broker.readAfter('big', undefined, 100);
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      ids.push((await broker.publish('big', { data: 'x'.repeat(30) + i })).id);
+    }
+    const page = await broker.readAfter('big', ids[8], 100);
     // Each frame is "id: <epoch>-<n>\ndata: xxx…\n\n", about 55 bytes: one fits, two do not.
     expect(page.events.map((e) => String(e.data).at(-1))).toEqual(['9']);
+    expect((await broker.readAfter('big', ids[7], 100)).resumable).toBe(false);
   });
 
   it('forgets a channel idle for idleChannelMs without subscribers, and resets its old ids', async () => {

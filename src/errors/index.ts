@@ -7,3 +7,4 @@ export * from './sse-module-missing.error.js';
 export * from './invalid-channel.error.js';
 export * from './producer-id.error.js';
 export * from './broker-unavailable.error.js';
+export * from './invalid-hub-event.error.js';
