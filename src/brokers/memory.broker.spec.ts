@@ -100,4 +100,58 @@ describe('memoryBroker retention', () => {
     expect(broker.compareIds(ids[0]!, ids[1]!)).toBeLessThan(0);
     expect(Object.isFrozen(first.events[0])).toBe(true);
   });
+
+  it('remembers an idempotency key for idempotencyWindowMs, per channel', async () => {
+    vi.useFakeTimers();
+    broker = memoryBroker({ retention: { idempotencyWindowMs: 1000 } });
+    await broker.connect();
+    const first = await broker.publish('orders', { data: 'o1' }, { idempotencyKey: 'k' });
+    const retry = await broker.publish('orders', { data: 'changed' }, { idempotencyKey: 'k' });
+    expect(retry).toBe(first);
+    const elsewhere = await broker.publish('other', { data: 'o1' }, { idempotencyKey: 'k' });
+    expect(elsewhere.id).not.toBe(first.id);
+    vi.advanceTimersByTime(1500);
+    const later = await broker.publish('orders', { data: 'o1' }, { idempotencyKey: 'k' });
+    expect(later.id).not.toBe(first.id);
+    const page = await broker.readAfter('orders', undefined, 10);
+    expect(page.events.map((e) => e.id)).toEqual([first.id, later.id]);
+  });
+
+  it('remembers at most maxEvents idempotency keys per channel, the newest', async () => {
+    broker = memoryBroker({ retention: { maxEvents: 2 } });
+    await broker.connect();
+    const ids: string[] = [];
+    for (const key of ['a', 'b', 'c']) {
+      ids.push((await broker.publish('c', { data: key }, { idempotencyKey: key })).id);
+    }
+    expect((await broker.publish('c', { data: 'c' }, { idempotencyKey: 'c' })).id).toBe(ids[2]);
+    expect((await broker.publish('c', { data: 'a' }, { idempotencyKey: 'a' })).id).not.toBe(ids[0]);
+  });
+
+  it('stores a deep-frozen copy of its own: the publisher object can change, the event cannot', async () => {
+    broker = memoryBroker();
+    await broker.connect();
+    const data = { nested: { v: 1 } };
+    const stored = await broker.publish('c', { type: 't', data });
+    data.nested.v = 2;
+    const [replayed] = (await broker.readAfter('c', undefined, 1)).events;
+    expect(replayed).toBe(stored);
+    expect(replayed!.data).toEqual({ nested: { v: 1 } });
+    expect(Object.isFrozen((replayed!.data as typeof data).nested)).toBe(true);
+  });
+
+  it('forgets a channel that never held an event when its last subscriber leaves', async () => {
+    broker = memoryBroker();
+    await broker.connect();
+    const channels = async () => (await broker!.health()).details.channels;
+    const subscriptions = Array.from({ length: 20 }, (_, i) =>
+      broker!.subscribe(`empty:${i % 10}`, () => undefined),
+    );
+    const kept = broker.subscribe('kept', () => undefined);
+    await broker.publish('kept', { data: 'x' });
+    expect(await channels()).toBe(11);
+    for (const subscription of subscriptions) subscription.unsubscribe();
+    kept.unsubscribe();
+    expect(await channels()).toBe(1);
+  });
 });
