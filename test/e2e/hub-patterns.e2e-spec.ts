@@ -64,14 +64,17 @@ interface StartOptions {
 }
 
 async function start(options: StartOptions = {}) {
-  const broker = options.broker ?? memoryBroker({ retention: options.retention });
+  const inner = options.broker ?? memoryBroker({ retention: options.retention });
+  // Counts the hub's subscriptions: a memory broker delivers to a subscription from the moment
+  // it is taken, so a test may publish once the count is reached.
+  const counting = inner instanceof CountingBroker ? inner : new CountingBroker(inner);
   const moduleRef = await Test.createTestingModule({
-    imports: [HubAppModule.register({ heartbeatMs: 0, ...options.module, broker })],
+    imports: [HubAppModule.register({ heartbeatMs: 0, ...options.module, broker: counting })],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   apps.push(app);
   await app.listen(0, '127.0.0.1');
-  return { app, hub: app.get(SseHub), gate: app.get(ReconnectGate) };
+  return { app, hub: app.get(SseHub), gate: app.get(ReconnectGate), counting };
 }
 
 async function open(
@@ -93,7 +96,8 @@ function hubPath(channels: string[]): string {
 
 /** The position a stream opened with: its first frame, an `id:` line alone. */
 async function openingPosition(stream: TestEventStream): Promise<string> {
-  await stream.waitFor((s) => /(?:^|\n)id: [^\n]*\n\n/.test(s.raw), 'the opening position');
+  // An id-only frame dispatches nothing, so TestEventStream wakes no waiter for it: polled.
+  await waitUntil(() => /(?:^|\n)id: [^\n]*\n\n/.test(stream.raw), 'the opening position');
   const match = /^(?:retry: \d+\n)?id: ([^\n]*)\n\n/.exec(stream.raw);
   expect(match, `the stream opens with an id-only frame: ${JSON.stringify(stream.raw)}`).not.toBe(
     null,
@@ -204,9 +208,11 @@ describe('positions', () => {
           { event: undefined, id: ids[1], data: 'b' },
         ]);
 
-        // And where the channel has history: the newest id.
+        // And where the channel has history: the newest id; on several channels, a cursor.
         const third = await open(app, hubPath(['quiet']));
         expect(await openingPosition(third)).toBe(ids[1]);
+        const several = await open(app, hubPath(['quiet', 'empty']));
+        expect(await openingPosition(several)).toBe(`,${ids[1]}`);
       },
     );
   });
@@ -215,7 +221,7 @@ describe('positions', () => {
     'lets a real browser that got no event resume what was published while it reconnected',
     async () => {
       expect(existsSync(CHROMIUM), `CI=true but no Chromium at ${CHROMIUM}`).toBe(true);
-      const { app, hub, gate } = await start({ module: { retryMs: 50 } });
+      const { app, hub, gate, counting } = await start({ module: { retryMs: 50 } });
       const base = await app.getUrl();
       let browser: Browser | undefined;
       try {
@@ -234,12 +240,12 @@ describe('positions', () => {
           );
         });
         await within(gate.arrived(1), 10_000, 'the first connection');
-        await waitUntil(() => hub.subscribers('fresh') === 1, 'the stream to subscribe');
+        await counting.whenHeld(1);
         // The position is written within the turn the subscription is ready in (memory).
         await nextTurn();
         gate.close();
         gate.cuts.next();
-        await waitUntil(() => hub.subscribers('fresh') === 0, 'the first stream to end');
+        await counting.whenHeld(0);
 
         // Published while the browser is away: it has received no event at all.
         const ids = [
@@ -288,9 +294,9 @@ describe('positions', () => {
   });
 
   it('resets a cursor with a channel never seen, once that channel lost events to trimming', async () => {
-    const { app, hub } = await start({ retention: { maxEvents: 3 } });
+    const { app, hub, counting } = await start({ retention: { maxEvents: 3 } });
     const first = await open(app, hubPath(['left', 'right']));
-    expect(await openingPosition(first)).toBe(',');
+    await counting.whenHeld(2);
     await hub.publish('left', 'l1');
     const [seen] = await first.take(1);
     await first.close();
@@ -310,9 +316,7 @@ describe('a broker that fell behind (onGap)', () => {
     const { app, hub } = await start({ broker: (gaps = new GapBroker(memoryBroker())) });
     const single = await open(app, hubPath(['lag']));
     const multi = await open(app, hubPath(['lag', 'other']));
-    await openingPosition(single);
-    await openingPosition(multi);
-    await waitUntil(() => hub.subscribers('lag') === 2, 'both streams');
+    await gaps.whenHeld(3);
     const before = await hub.publish('lag', 'before');
     expect((await single.take(1))[0]!.id).toBe(before);
     expect((await multi.take(1))[0]!.data).toBe('before');
@@ -352,11 +356,10 @@ describe('a broker that fell behind (onGap)', () => {
 
 describe('published events nobody can change', () => {
   it('sends what was published, live and replayed, whatever the publisher does to its object after', async () => {
-    const { app, hub } = await start();
+    const { app, hub, counting } = await start();
     const live = await open(app, hubPath(['mut']));
     const tamper = await open(app, '/patterns/tamper?channel=mut');
-    await openingPosition(live);
-    await openingPosition(tamper);
+    await counting.whenHeld(2);
     const data = { nested: { v: 'original' }, list: ['one'] };
     const first = await hub.publish('mut', 'start');
     const id = await hub.publish('mut', { type: 'change', data });
@@ -379,12 +382,11 @@ describe('published events nobody can change', () => {
 
 describe('the memory broker forgets what holds nothing', () => {
   it('keeps no state for channels that were subscribed to and never published to', async () => {
-    let counting!: CountingBroker;
-    const { app, hub } = await start({ broker: (counting = new CountingBroker(memoryBroker())) });
+    const { app, hub, counting } = await start();
     const channels = async () => (await hub.health()).details.channels;
     for (let i = 0; i < 50; i++) {
-      const stream = await open(app, hubPath([`url:${i}`]));
-      await openingPosition(stream);
+      await open(app, hubPath([`url:${i}`]));
+      await counting.whenHeld(i + 1);
     }
     await hub.publish('url:7', 'history');
     expect(await channels()).toBe(50);
@@ -397,11 +399,10 @@ describe('the memory broker forgets what holds nothing', () => {
 
 describe('SseHub.subscribers()', () => {
   it("counts this instance's streams of a channel", async () => {
-    const { app, hub } = await start();
-    const a = await open(app, hubPath(['x']));
+    const { app, hub, counting } = await start();
+    await open(app, hubPath(['x']));
     const b = await open(app, hubPath(['x', 'y']));
-    await openingPosition(a);
-    await openingPosition(b);
+    await counting.whenHeld(3);
     expect([hub.subscribers('x'), hub.subscribers('y'), hub.subscribers('z')]).toEqual([2, 1, 0]);
     await b.close();
     await waitUntil(() => hub.subscribers('y') === 0, 'y to be left');
@@ -411,13 +412,13 @@ describe('SseHub.subscribers()', () => {
 
 describe('idempotent publish', () => {
   it('stores and sends a retried publish once, and resolves with the first id', async () => {
-    const { app, hub } = await start();
+    const { app, hub, counting } = await start();
     const stream = await open(app, hubPath(['orders']));
-    await openingPosition(stream);
+    await counting.whenHeld(1);
     const first = await hub.publish('orders', { data: 'o1' }, { idempotencyKey: 'order-1' });
     const retry = await hub.publish('orders', { data: 'o1' }, { idempotencyKey: 'order-1' });
-    const other = await hub.publishData('orders', 'o2', { idempotencyKey: 'order-2' });
     expect(retry).toBe(first);
+    const other = await hub.publishData('orders', 'o2', { idempotencyKey: 'order-2' });
     expect(await stream.take(2)).toEqual([
       { event: undefined, id: first, data: 'o1' },
       { event: undefined, id: other, data: 'o2' },
