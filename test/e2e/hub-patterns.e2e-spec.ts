@@ -125,6 +125,11 @@ async function publishOwned(
   return published;
 }
 
+/** The frame of the mutation test's events, as published. */
+function frameOf(id: string): string {
+  return `event: change\nid: ${id}\ndata: {"nested":{"v":"original"},"list":["one"]}\n\n`;
+}
+
 async function waitUntil(condition: () => boolean, what: string): Promise<void> {
   await within(
     (async () => {
@@ -371,8 +376,6 @@ describe('published events nobody can change', () => {
     const sentId = await hub.publish('mut', { type: 'change', data: sent });
     sent.nested.v = 'mutated';
     sent.list.push('two');
-    const frameOf = (id: string) =>
-      `event: change\nid: ${id}\ndata: {"nested":{"v":"original"},"list":["one"]}\n\n`;
 
     const replay = await open(app, hubPath(['mut']), first);
     const replayedTamper = await open(app, '/patterns/tamper?channel=mut', first);
