@@ -4,12 +4,15 @@ import type { SseEvent } from '../wire/sse-event.interface.js';
 import {
   type BrokerHealth,
   type BrokerSubscription,
+  type GapReason,
   type HistoryPage,
+  type PublishOptions,
   RETENTION_DEFAULTS,
   type RetentionOptions,
   type SseBroker,
   type StoredEvent,
 } from './sse-broker.interface.js';
+import { storedEvent } from './stored-event.js';
 
 interface Entry {
   readonly event: StoredEvent;
@@ -23,12 +26,17 @@ interface Channel {
   bytes: number;
   /** Sequence of the newest event trimmed away (0: none). */
   trimmedUpTo: number;
+  /** Whether an event was ever removed from this log: then it cannot be replayed from its start. */
+  trimmed: boolean;
   lastPublishAt: number;
   readonly listeners: Set<(event: StoredEvent) => void>;
+  /** Idempotency keys of recent publishes, oldest first, with the event each one stored. */
+  readonly keys: Map<string, { readonly event: StoredEvent; readonly at: number }>;
 }
 
 /** Options of {@link memoryBroker}. */
 export interface MemoryBrokerOptions {
+  /** How much history is kept per channel, and how long idempotency keys are remembered. */
   retention?: RetentionOptions;
 }
 
@@ -36,6 +44,11 @@ export interface MemoryBrokerOptions {
  * The default broker: channel logs in this process's memory. Ids are `<epoch>-<sequence>`; the
  * epoch is new at every start, so an id from before a restart is never resumed in the wrong
  * place (it gets a `reset`).
+ *
+ * Each stored event is a deep-frozen copy the broker owns: what the publisher does to its object
+ * afterwards changes nothing that is sent, live or replayed. A channel's state lives while it
+ * has subscribers or history: one that was subscribed to and never published to is forgotten
+ * when its last subscriber leaves (`health().details.channels` counts what is held).
  *
  * @example
  * ```ts
@@ -62,34 +75,49 @@ class MemoryBroker implements SseBroker {
     this.sweeper.unref();
   }
 
-  async publish(name: string, event: SseEvent): Promise<StoredEvent> {
-    const seq = ++this.seq;
-    const stored: StoredEvent = Object.freeze({
-      ...event,
-      id: `${this.epoch}-${seq}`,
-      channel: name,
-    });
+  async publish(name: string, event: SseEvent, options: PublishOptions = {}): Promise<StoredEvent> {
     const channel = this.channel(name);
     const now = Date.now();
+    const key = options.idempotencyKey;
+    if (key !== undefined) {
+      this.forgetKeys(channel, now);
+      const first = channel.keys.get(key);
+      if (first !== undefined) return first.event;
+    }
+    const seq = ++this.seq;
+    const stored = storedEvent(name, `${this.epoch}-${seq}`, event, options.serialized);
     const bytes = Number.isFinite(this.retention.maxBytes)
       ? Buffer.byteLength(serializeEvent(stored))
       : 0;
     channel.entries.push({ event: stored, seq, at: now, bytes });
     channel.bytes += bytes;
     channel.lastPublishAt = now;
+    if (key !== undefined) {
+      channel.keys.set(key, { event: stored, at: now });
+      // The newest keys only: a burst of keyed publishes is bounded like the history is.
+      if (channel.keys.size > this.retention.maxEvents) {
+        channel.keys.delete(channel.keys.keys().next().value!);
+      }
+    }
     this.trim(channel, now);
     for (const listener of channel.listeners) listener(stored);
     return stored;
   }
 
-  subscribe(name: string, listener: (event: StoredEvent) => void): BrokerSubscription {
+  // Delivery is synchronous and never falls behind: there is no gap to report.
+  subscribe(
+    name: string,
+    listener: (event: StoredEvent) => void,
+    _onGap?: (reason: GapReason) => void,
+  ): BrokerSubscription {
     const channel = this.channel(name);
     channel.listeners.add(listener);
     return {
-      // Delivery is synchronous: every event after the newest one now reaches the listener.
+      // Every event after the newest one now reaches the listener.
       ready: Promise.resolve(channel.entries.at(-1)?.event.id),
       unsubscribe: () => {
         channel.listeners.delete(listener);
+        this.forgetIfEmpty(name, channel);
       },
     };
   }
@@ -105,6 +133,8 @@ class MemoryBroker implements SseBroker {
       after = seq;
     }
     if (channel === undefined) return { events: [], resumable: true };
+    // From the log's start: only if nothing of it was ever trimmed away.
+    if (afterId === undefined && channel.trimmed) return { events: [], resumable: false };
     const entries = channel.entries;
     // Entries are in sequence order: find the first one after `after` by bisection.
     let low = 0;
@@ -150,8 +180,10 @@ class MemoryBroker implements SseBroker {
         entries: [],
         bytes: 0,
         trimmedUpTo: this.expiredUpTo,
+        trimmed: false,
         lastPublishAt: Date.now(),
         listeners: new Set(),
+        keys: new Map(),
       };
       this.channels.set(name, channel);
     }
@@ -170,14 +202,39 @@ class MemoryBroker implements SseBroker {
     ) {
       channel.bytes -= entries[drop]!.bytes;
       channel.trimmedUpTo = entries[drop]!.seq;
+      channel.trimmed = true;
       drop++;
     }
     if (drop > 0) channel.entries = entries.slice(drop);
   }
 
+  /**
+   * A channel that never held an event has nothing to resume from: its state goes with its
+   * last subscriber (channels named by URL parameters would otherwise pile up until swept).
+   */
+  private forgetIfEmpty(name: string, channel: Channel): void {
+    if (
+      channel.listeners.size === 0 &&
+      channel.entries.length === 0 &&
+      !channel.trimmed &&
+      channel.keys.size === 0 &&
+      this.channels.get(name) === channel
+    ) {
+      this.channels.delete(name);
+    }
+  }
+
+  private forgetKeys(channel: Channel, now: number): void {
+    for (const [key, { at }] of channel.keys) {
+      if (now - at <= this.retention.idempotencyWindowMs) break;
+      channel.keys.delete(key);
+    }
+  }
+
   private sweep(now: number): void {
     for (const [name, channel] of this.channels) {
       this.trim(channel, now);
+      this.forgetKeys(channel, now);
       if (
         channel.listeners.size === 0 &&
         now - channel.lastPublishAt > this.retention.idleChannelMs

@@ -33,6 +33,13 @@ export interface PublishOptions {
    * broker's idempotency window stores nothing and resolves with the first publish's event.
    */
   idempotencyKey?: string;
+  /**
+   * The event's frame as `serializeEvent()` writes it without an id, when the caller already
+   * serialized it (`SseHub.publish` does): the broker stamps the id in and serializes nothing.
+   * With it, the caller hands the event over: the broker may keep and freeze that very object,
+   * so the caller must hold no other reference to it (nor to its `data`).
+   */
+  serialized?: string;
 }
 
 /** Why a broker could not deliver a channel's events in order to a listener. */
@@ -68,6 +75,13 @@ export interface RetentionOptions {
    * @default Infinity
    */
   maxBytes?: number;
+  /**
+   * How long a publish's `idempotencyKey` is remembered per channel: a retry with the same key
+   * within it stores nothing and resolves with the first publish's event. The memory broker
+   * also remembers at most `maxEvents` keys per channel (the newest).
+   * @default 300000 (5 minutes)
+   */
+  idempotencyWindowMs?: number;
 }
 
 /**
@@ -112,4 +126,5 @@ export const RETENTION_DEFAULTS: Readonly<Required<RetentionOptions>> = Object.f
   maxAgeMs: 60 * 60 * 1000,
   idleChannelMs: 24 * 60 * 60 * 1000,
   maxBytes: Infinity,
+  idempotencyWindowMs: 5 * 60 * 1000,
 });

@@ -10,3 +10,4 @@ export * from './producer-id.error.js';
 export * from './broker-unavailable.error.js';
 export * from './invalid-option.error.js';
 export * from './unsupported-platform.error.js';
+export * from './invalid-hub-event.error.js';

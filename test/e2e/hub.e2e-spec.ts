@@ -7,7 +7,9 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  type HubEvent,
   InvalidChannelError,
+  InvalidHubEventError,
   memoryBroker,
   ProducerIdError,
   redisBroker,
@@ -143,7 +145,7 @@ async function publishAll(
   for (let n = from; n < from + count; n++) {
     const channel = channels[n % channels.length]!;
     const payload: Payload = pad === undefined ? { channel, n } : { channel, n, pad };
-    published.push({ channel, n, id: await hub.publish(channel, payload) });
+    published.push({ channel, n, id: await hub.publishData(channel, payload) });
   }
   return published;
 }
@@ -291,17 +293,17 @@ describe.each(BROKERS)('SseHub on the $name broker', (kind) => {
       ]);
     });
 
-    it('sends an event object with its name, and any other value as data, live and replayed', async () => {
+    it('sends an event object with its name, a string or publishData value as data, live and replayed', async () => {
       const { app, hub } = await start();
       const live = await open(app, ['shapes']);
       const before = await hub.publish('shapes', 'first');
       const ids = [
         await hub.publish('shapes', { type: 'x', data: { n: 1 } }),
-        await hub.publish('shapes', { n: 2 }),
+        await hub.publishData('shapes', { n: 2 }),
         await hub.publish('shapes', 'plain text'),
         await hub.publish('shapes', { data: 'only data' }),
-        await hub.publish('shapes', { data: 3, extra: true }),
-        await hub.publish('shapes', [1, 2]),
+        await hub.publishData('shapes', { data: 3, extra: true }),
+        await hub.publishData('shapes', [1, 2], { type: 'list' }),
       ];
       const expected = [
         { event: 'x', id: ids[0], data: '{"n":1}' },
@@ -309,21 +311,53 @@ describe.each(BROKERS)('SseHub on the $name broker', (kind) => {
         { event: undefined, id: ids[2], data: 'plain text' },
         { event: undefined, id: ids[3], data: 'only data' },
         { event: undefined, id: ids[4], data: '{"data":3,"extra":true}' },
-        { event: undefined, id: ids[5], data: '[1,2]' },
+        { event: 'list', id: ids[5], data: '[1,2]' },
       ];
       expect((await live.take(7)).slice(1)).toEqual(expected);
       const replayed = await open(app, ['shapes'], { header: before });
       expect(await replayed.take(6)).toEqual(expected);
     });
 
+    it('refuses what is not an event object, naming the problem, and stores nothing of it', async () => {
+      const { app, hub } = await start();
+      const live = await open(app, ['strict']);
+      const misuses: unknown[] = [
+        { type: 'news', title: 'x' },
+        { data: 3, extra: true },
+        { type: 'news' },
+        { data: undefined },
+        [1, 2],
+        42,
+        null,
+        new Date(0),
+      ];
+      for (const misuse of misuses) {
+        await expect(
+          hub.publish('strict', misuse as HubEvent),
+          JSON.stringify(misuse),
+        ).rejects.toBeInstanceOf(InvalidHubEventError);
+      }
+      await expect(
+        hub.publish('strict', { type: 'news', title: 'x' } as unknown as HubEvent),
+      ).rejects.toThrow(/unknown key\(s\) "title".*publishData/);
+      await expect(hub.publishData('strict', undefined)).rejects.toMatchObject({
+        code: 'SSE_INVALID_HUB_EVENT',
+      });
+      const id = await hub.publish('strict', 'after');
+      expect(await live.take(1)).toEqual([{ event: undefined, id, data: 'after' }]);
+      // From the channel's start: what was refused was never stored.
+      const replayed = await open(app, ['strict'], { header: '-' });
+      expect(await replayed.take(1)).toEqual([{ event: undefined, id, data: 'after' }]);
+    });
+
     it('refuses an event with an id of its own, and stores nothing of it', async () => {
       const { app, hub } = await start();
       const live = await open(app, ['orders']);
       const first = await hub.publish('orders', 'o1');
-      await expect(hub.publish('orders', { id: 'o-2', data: 'o2' })).rejects.toBeInstanceOf(
-        ProducerIdError,
-      );
-      await expect(hub.publish('orders', { id: 0, data: 'o2' })).rejects.toMatchObject({
+      await expect(
+        hub.publish('orders', { id: 'o-2', data: 'o2' } as HubEvent),
+      ).rejects.toBeInstanceOf(ProducerIdError);
+      await expect(hub.publish('orders', { id: 0, data: 'o2' } as HubEvent)).rejects.toMatchObject({
         code: 'SSE_PRODUCER_ID',
       });
       const third = await hub.publish('orders', 'o3');
