@@ -175,9 +175,10 @@ describe('OpenTelemetry metrics', () => {
         buckets: { boundaries: [1, 5, 30, 60, 300, 900, 1800, 3600] },
       });
     }
-    // a and b: two live events each; the lost stream: its reset, then the two live events.
+    // Each stream's position frame (an id alone), then a and b: two live events each; the lost
+    // stream: its reset, then the two live events.
     expect(metric(list, 'sse.server.events').points).toEqual([
-      { attributes: { 'http.route': '/notifications' }, value: 7 },
+      { attributes: { 'http.route': '/notifications' }, value: 10 },
       { attributes: { 'http.route': '/notifications/narrow' }, value: 0 },
       { attributes: { 'http.route': '/notifications/once' }, value: 2 },
     ]);
