@@ -21,4 +21,3 @@ export async function startAttackApp(
   await app.listen(0, '127.0.0.1');
   return app;
 }
-

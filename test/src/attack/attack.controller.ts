@@ -16,17 +16,17 @@ export function row(n: number): SseEvent {
 function interleaved(n: number, perTurn: number, probe?: AttackProbe): Observable<SseEvent> {
   return new Observable<SseEvent>((subscriber) => {
     let next = 0;
-    let timer: NodeJS.Immediate | undefined;
+    let pending: NodeJS.Immediate | undefined;
     const run = () => {
       for (let i = 0; i < perTurn && next < n && !subscriber.closed; i++)
         subscriber.next(row(next++));
       if (next >= n) subscriber.complete();
-      else timer = setImmediate(run);
+      else pending = setImmediate(run);
     };
     run();
     return () => {
       probe?.count('interleaved-teardown');
-      if (timer !== undefined) clearImmediate(timer);
+      if (pending !== undefined) clearImmediate(pending);
     };
   });
 }
