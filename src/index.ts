@@ -1,16 +1,10 @@
 export * from './decorators/index.js';
 export * from './errors/index.js';
 export { SseModule } from './sse.module.js';
-export { SSE_MODULE_OPTIONS } from './sse.module-definition.js';
 export type { EventStreamOptions, SseModuleOptions } from './sse.options.js';
 export type { SseEvent } from './wire/sse-event.interface.js';
 export { serializeEvent, serializeComment, serializeRetry } from './wire/frame.js';
-export {
-  chooseHandler,
-  type HandlerChoice,
-  MAX_ACCEPT_LENGTH,
-  MAX_ACCEPT_RANGES,
-} from './negotiation/choose-handler.js';
+export { MAX_ACCEPT_LENGTH, MAX_ACCEPT_RANGES } from './negotiation/choose-handler.js';
 export { StreamRegistry, type CloseStreamsOptions } from './connection/stream-registry.js';
 export type {
   CloseReason,

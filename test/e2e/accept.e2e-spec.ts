@@ -3,7 +3,7 @@ import { type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { chooseHandler } from '../../src/index.js';
+import { chooseHandler } from '../../src/negotiation/choose-handler.js';
 import { NegotiationAppModule } from '../src/negotiation/negotiation-app.module.js';
 
 // Every Accept header handed to the negotiator, so the work done per request can be counted.

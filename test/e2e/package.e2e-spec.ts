@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,20 +53,24 @@ const ROOT_EXPORTS = [
   'EventStreamSignal',
   'InvalidChannelError',
   'InvalidEventFieldError',
+  'InvalidHubEventError',
+  'InvalidOptionError',
+  'InvalidStreamEventError',
   'InvalidStreamRouteError',
   'InvalidStreamSourceError',
   'LastEventId',
+  'MAX_ACCEPT_LENGTH',
+  'MAX_ACCEPT_RANGES',
   'ProducerIdError',
   'RETENTION_DEFAULTS',
   'SSE_DEFAULTS',
-  'SSE_MODULE_OPTIONS',
   'SseError',
   'SseHub',
   'SseModule',
   'SseModuleMissingError',
   'StreamRegistry',
   'UnserializableEventDataError',
-  'chooseHandler',
+  'UnsupportedPlatformError',
   'lastEventIdOf',
   'memoryBroker',
   'noContent',
@@ -76,7 +80,8 @@ const ROOT_EXPORTS = [
   'serializeEvent',
   'serializeRetry',
 ];
-const TESTING_EXPORTS = ['TestEventStream', 'collectEvents', 'openEventStream'];
+const TESTING_EXPORTS = ['TestEventStream', 'collectEvents', 'openEventStream', 'openHttp2Session'];
+const OPENAPI_EXPORTS = ['ApiEventStream'];
 
 /** The machinery behind the public face: never exported, whatever else changes. */
 const NEVER_EXPORTED = [
@@ -92,13 +97,18 @@ const NEVER_EXPORTED = [
   'ConfigurableModuleClass',
   'EVENT_STREAM_METADATA',
   'STREAM_REGISTRY_KEY',
+  // The negotiation itself and the options token before defaults: what the module uses to
+  // route and configure, not what an application calls (it sets options through forRoot()).
+  'chooseHandler',
+  'SSE_MODULE_OPTIONS',
 ];
 
 /** What the child process prints: each export's `typeof`, and a few results of using them. */
 interface ImportReport {
   root: Record<string, string>;
   testing: Record<string, string>;
-  resolved: { root: string; testing: string };
+  openapi: Record<string, string>;
+  resolved: { root: string; testing: string; openapi: string };
   packageName: string;
   frame: string;
   refusal: { isInvalidEventFieldError: boolean; field: unknown; code: unknown } | undefined;
@@ -109,6 +119,7 @@ const IMPORT_SCRIPT = `
 import { createRequire } from 'node:module';
 const root = await import('nestjs-event-stream');
 const testing = await import('nestjs-event-stream/testing');
+const openapi = await import('nestjs-event-stream/openapi');
 const kinds = (ns) => Object.fromEntries(Object.entries(ns).map(([key, value]) => [key, typeof value]));
 let refusal;
 try {
@@ -123,9 +134,11 @@ try {
 process.stdout.write(JSON.stringify({
   root: kinds(root),
   testing: kinds(testing),
+  openapi: kinds(openapi),
   resolved: {
     root: import.meta.resolve('nestjs-event-stream'),
     testing: import.meta.resolve('nestjs-event-stream/testing'),
+    openapi: import.meta.resolve('nestjs-event-stream/openapi'),
   },
   packageName: createRequire(import.meta.url)('nestjs-event-stream/package.json').name,
   frame: root.serializeEvent({ type: 'message', id: '1', data: 'hello' }),
@@ -169,10 +182,11 @@ describe('the built package', () => {
     report = JSON.parse(stdout) as ImportReport;
   }, 150_000);
 
-  it('resolves both entry points by name to the built files', () => {
+  it('resolves the three entry points by name to the built files', () => {
     expect(report.packageName).toBe('nestjs-event-stream');
     expect(fileURLToPath(report.resolved.root)).toBe(join(DIST, 'index.js'));
     expect(fileURLToPath(report.resolved.testing)).toBe(join(DIST, 'testing', 'index.js'));
+    expect(fileURLToPath(report.resolved.openapi)).toBe(join(DIST, 'openapi', 'index.js'));
   });
 
   it('exports the library from the root entry', () => {
@@ -199,6 +213,12 @@ describe('the built package', () => {
     });
   });
 
+  it('exports the OpenAPI helper from nestjs-event-stream/openapi, and not from the root', () => {
+    expect(report.openapi).toMatchObject({ ApiEventStream: 'function' });
+    // The root entry never loads @nestjs/swagger: an application without it imports the root.
+    expect(report.root).not.toHaveProperty('ApiEventStream');
+  });
+
   it('keeps the demo app and the test helpers out of the root entry', () => {
     for (const name of ['AppModule', 'HelloController', 'HELLO_INTERVAL_MS', 'DEMO_PAGE']) {
       expect(report.root, `the root entry exports the demo's ${name}`).not.toHaveProperty(name);
@@ -215,6 +235,7 @@ describe('the built package', () => {
     const files = await filesUnder(DIST);
     expect(files).toContain('index.d.ts');
     expect(files).toContain(join('testing', 'index.d.ts'));
+    expect(files).toContain(join('openapi', 'index.d.ts'));
     const scripts = files.filter((file) => file.endsWith('.js'));
     expect(scripts.length).toBeGreaterThan(0);
     const withoutTypes = scripts.filter((file) => !files.includes(file.replace(/\.js$/, '.d.ts')));
@@ -236,6 +257,8 @@ describe('the built package', () => {
         'dist/index.d.ts',
         'dist/testing/index.js',
         'dist/testing/index.d.ts',
+        'dist/openapi/index.js',
+        'dist/openapi/index.d.ts',
       ]),
     );
     const outside = paths.filter(
@@ -258,12 +281,18 @@ describe('the built package', () => {
         [
           "import { InvalidEventFieldError, serializeEvent, SseModule, type SseEvent } from 'nestjs-event-stream';",
           "import { collectEvents, openEventStream } from 'nestjs-event-stream/testing';",
+          "import { ApiEventStream, type ApiEventStreamOptions } from 'nestjs-event-stream/openapi';",
+          '// @ts-expect-error the negotiation is internal: no type of it is exported',
+          "import type { HandlerChoice } from 'nestjs-event-stream';",
+          "const docs: ApiEventStreamOptions = { description: 'Prices.', schema: { type: 'string' } };",
+          'const decorator: MethodDecorator = ApiEventStream(docs);',
           "const event: SseEvent = { type: 'message', id: 1, data: { ok: true } };",
           'const frame: string = serializeEvent(event);',
           "const field: 'id' | 'type' | 'retry' | 'comment' = new InvalidEventFieldError('id', 'x').field;",
           '// @ts-expect-error retry is a number: the types are real, not any',
           "serializeEvent({ retry: 'soon' });",
-          'export { frame, field, SseModule, collectEvents, openEventStream };',
+          'export type { HandlerChoice };',
+          'export { frame, field, decorator, SseModule, collectEvents, openEventStream };',
         ].join('\n'),
       );
     });
@@ -272,7 +301,7 @@ describe('the built package', () => {
       if (consumer !== undefined) await rm(consumer, { recursive: true, force: true });
     });
 
-    it('type-checks a consumer importing both entry points by name', async () => {
+    it('type-checks a consumer importing the three entry points by name', async () => {
       const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
       // Resolves only when tsc reports no error; a failure shows tsc's output.
       await run(process.execPath, [tsc, '-p', consumer], { cwd: consumer, timeout: 60_000 });
@@ -349,6 +378,8 @@ describe('the packed tarball, installed in a consumer without the optional peers
   let work: string;
   let tarball: string;
   let consumer: string;
+  /** The same install, plus the one optional peer the `./openapi` entry point needs. */
+  let swaggerConsumer: string;
   let installed: string;
   let packedFiles: string[];
 
@@ -374,6 +405,15 @@ describe('the packed tarball, installed in a consumer without the optional peers
     for (const name of [...requiredModules(), '@nestjs/platform-express']) {
       await symlink(join(ROOT, 'node_modules', name), join(consumer, 'node_modules', name), 'dir');
     }
+    swaggerConsumer = join(work, 'consumer-openapi');
+    await mkdir(join(swaggerConsumer, 'node_modules', '@nestjs'), { recursive: true });
+    await cp(join(work, 'package'), join(swaggerConsumer, 'node_modules', 'nestjs-event-stream'), {
+      recursive: true,
+    });
+    for (const name of [...requiredModules(), '@nestjs/swagger']) {
+      const target = join(swaggerConsumer, 'node_modules', name);
+      await symlink(join(ROOT, 'node_modules', name), target, 'dir');
+    }
   }, 120_000);
 
   afterAll(async () => {
@@ -381,32 +421,48 @@ describe('the packed tarball, installed in a consumer without the optional peers
   });
 
   it('exports exactly the public names from each entry point', async () => {
-    const stdout = await run(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        'const names = async (m) => Object.keys(await import(m)).sort();' +
-          "process.stdout.write(JSON.stringify({ root: await names('nestjs-event-stream')," +
-          " testing: await names('nestjs-event-stream/testing') }));",
-      ],
-      { cwd: consumer, timeout: 30_000 },
-    );
-    const names = JSON.parse(stdout) as { root: string[]; testing: string[] };
-    expect(names.root).toEqual(ROOT_EXPORTS.toSorted());
-    expect(names.testing).toEqual(TESTING_EXPORTS.toSorted());
+    const namesOf = async (cwd: string, entries: string[]) => {
+      const script =
+        'const names = {};' +
+        `for (const m of ${JSON.stringify(entries)}) names[m] = Object.keys(await import(m)).sort();` +
+        'process.stdout.write(JSON.stringify(names));';
+      const stdout = await run(process.execPath, ['--input-type=module', '-e', script], {
+        cwd,
+        timeout: 30_000,
+      });
+      return JSON.parse(stdout) as Record<string, string[]>;
+    };
+    // The root and the test helpers load without any optional peer; the OpenAPI helper where
+    // @nestjs/swagger is installed, as it is in any application that documents its routes.
+    const names = {
+      ...(await namesOf(consumer, ['nestjs-event-stream', 'nestjs-event-stream/testing'])),
+      ...(await namesOf(swaggerConsumer, ['nestjs-event-stream/openapi'])),
+    };
+    expect(names['nestjs-event-stream']).toEqual(ROOT_EXPORTS.toSorted());
+    expect(names['nestjs-event-stream/testing']).toEqual(TESTING_EXPORTS.toSorted());
+    expect(names['nestjs-event-stream/openapi']).toEqual(OPENAPI_EXPORTS.toSorted());
     for (const name of NEVER_EXPORTED) {
-      expect(names.root, `${name} is internal`).not.toContain(name);
+      expect(names['nestjs-event-stream'], `${name} is internal`).not.toContain(name);
     }
   });
 
   it('passes @arethetypeswrong/cli with the esm-only profile', async () => {
     const attw = join(ROOT, 'node_modules', '.bin', 'attw');
     // Resolves only when attw finds no problem; a failure shows its report.
-    await run(attw, [tarball, '--profile', 'esm-only', '--no-definitely-typed', '--no-color'], {
-      cwd: work,
-      timeout: 60_000,
-    });
+    const entrypoints = ['.', './testing', './openapi'];
+    await run(
+      attw,
+      [
+        tarball,
+        '--profile',
+        'esm-only',
+        '--no-definitely-typed',
+        '--no-color',
+        '--entrypoints',
+        ...entrypoints,
+      ],
+      { cwd: work, timeout: 60_000 },
+    );
   }, 60_000);
 
   it('works from a plain CommonJS file, with require() and with import()', async () => {
@@ -452,18 +508,35 @@ describe('the packed tarball, installed in a consumer without the optional peers
   });
 
   it('has declarations that import nothing but its dependencies, required peers and node:', async () => {
-    const allowed = new Set(requiredModules());
-    const declarations = packedFiles.filter((path) => path.endsWith('.d.ts'));
+    // What a consumer's tsc reads: each entry point's index.d.ts and what it imports, relatively.
+    // The OpenAPI entry point may name @nestjs/swagger, which any application importing it has.
+    const entries = [
+      { entry: 'index.d.ts', extra: [] },
+      { entry: join('testing', 'index.d.ts'), extra: [] },
+      { entry: join('openapi', 'index.d.ts'), extra: ['@nestjs/swagger'] },
+    ];
     const outside: string[] = [];
-    for (const path of declarations) {
-      const text = await readFile(join(installed, path), 'utf8');
-      for (const [, specifier] of text.matchAll(/(?:from |import\()\s*['"]([^'"]+)['"]/g)) {
-        if (specifier!.startsWith('.') || specifier!.startsWith('node:')) continue;
-        const name = specifier!.startsWith('@')
-          ? specifier!.split('/').slice(0, 2).join('/')
-          : specifier!.split('/')[0]!;
-        if (!allowed.has(name)) outside.push(`${path}: ${specifier}`);
+    for (const { entry, extra } of entries) {
+      const allowed = new Set([...requiredModules(), ...extra]);
+      const seen = new Set<string>();
+      const queue = [join('dist', entry)];
+      for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
+        if (seen.has(path)) continue;
+        seen.add(path);
+        const text = await readFile(join(installed, path), 'utf8');
+        for (const [, specifier] of text.matchAll(/(?:from |import\()\s*['"]([^'"]+)['"]/g)) {
+          if (specifier!.startsWith('.')) {
+            queue.push(join(dirname(path), specifier!.replace(/\.js$/, '.d.ts')));
+            continue;
+          }
+          if (specifier!.startsWith('node:')) continue;
+          const name = specifier!.startsWith('@')
+            ? specifier!.split('/').slice(0, 2).join('/')
+            : specifier!.split('/')[0]!;
+          if (!allowed.has(name)) outside.push(`${path}: ${specifier}`);
+        }
       }
+      expect(seen.size, `${entry} reaches its declarations`).toBeGreaterThan(1);
     }
     expect(outside, 'an optional peer in a .d.ts breaks consumers without it').toEqual([]);
   });
@@ -477,22 +550,43 @@ describe('the packed tarball, installed in a consumer without the optional peers
       'export const modules = [SseModule.forRoot({ broker: memoryBroker() }), redisBroker];',
       'export { event, SseHub, collectEvents };',
     ].join('\n');
+    const openapiSource = [
+      "import { ApiEventStream } from 'nestjs-event-stream/openapi';",
+      "export const documented: MethodDecorator = ApiEventStream({ schema: { type: 'string' } });",
+    ].join('\n');
     // A CommonJS project is what `nest new` makes: its imports compile to require(). Older
-    // ones resolve as node10 (no exports map): typesVersions gives them ./testing.
+    // ones resolve as node10 (no exports map): typesVersions gives them ./testing and ./openapi.
+    // The OpenAPI entry point is checked where @nestjs/swagger is installed.
     const projects = [
-      { name: 'esm', type: 'module', options: {} },
-      { name: 'cjs', type: 'commonjs', options: {} },
+      { name: 'esm', type: 'module', options: {}, base: consumer, text: source },
+      { name: 'cjs', type: 'commonjs', options: {}, base: consumer, text: source },
       {
         name: 'cjs-node10',
         type: 'commonjs',
         options: { module: 'commonjs', moduleResolution: 'node10' },
+        base: consumer,
+        text: source,
+      },
+      {
+        name: 'openapi-esm',
+        type: 'module',
+        options: {},
+        base: swaggerConsumer,
+        text: openapiSource,
+      },
+      {
+        name: 'openapi-cjs-node10',
+        type: 'commonjs',
+        options: { module: 'commonjs', moduleResolution: 'node10' },
+        base: swaggerConsumer,
+        text: openapiSource,
       },
     ];
-    for (const { name, type, options } of projects) {
-      const dir = join(consumer, name);
+    for (const { name, type, options, base, text } of projects) {
+      const dir = join(base, name);
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'package.json'), JSON.stringify({ type }));
-      await writeFile(join(dir, 'consumer.ts'), source);
+      await writeFile(join(dir, 'consumer.ts'), text);
       await writeFile(
         join(dir, 'tsconfig.json'),
         consumerTsconfig({ skipLibCheck: false, experimentalDecorators: true, ...options }),
