@@ -88,6 +88,8 @@ interface StreamInfo {
   readonly length: number;
   /** Every entry ever added (Redis 7): more than `length` once anything was trimmed. */
   readonly entriesAdded: number;
+  /** The id of the oldest entry still there. */
+  readonly firstEntryId?: string;
 }
 const ID_PATTERN = /^(\d{1,16})-(\d{1,16})$/;
 
@@ -524,15 +526,19 @@ class RedisBroker implements SseBroker {
   }
 
   /**
-   * The feed lost entries this reader never read: a channel missed events if its stream holds
-   * one after the last it delivered and before the first of it the reader reads now. Each such
-   * channel's listeners are told before any newer event reaches them, so that they resume from
-   * their own position (the channel's history may still hold what the feed lost).
+   * The feed lost entries this reader never read. A followed channel lost none only if Redis
+   * shows it: nothing was trimmed from its stream after the last event delivered (trimming
+   * removes the oldest first, so its first entry is not newer than that one; from no position,
+   * nothing was ever trimmed), and the stream holds none between that event and the first the
+   * reader reads now. Every other channel's listeners are told before any newer event reaches
+   * them, so that they resume from their own position (the channel's history may still hold
+   * what the feed lost) or tell their client of the gap. One pipeline, only when this happens.
    */
   private async findGaps(entries: readonly FeedEntry[]): Promise<void> {
     const firstSeen = new Map<string, string>();
-    for (const entry of entries)
+    for (const entry of entries) {
       if (!firstSeen.has(entry.channel)) firstSeen.set(entry.channel, entry.id);
+    }
     const followed = [...this.channels.values()].filter((state) => state.lastId !== undefined);
     if (followed.length === 0) return;
     let missed: boolean[];
@@ -540,6 +546,7 @@ class RedisBroker implements SseBroker {
       const pipeline = this.requireClient().pipeline();
       for (const state of followed) {
         const until = firstSeen.get(state.key.slice(this.keyPrefix.length));
+        pipeline.call('XINFO', 'STREAM', state.key);
         pipeline.call(
           'XRANGE',
           state.key,
@@ -550,9 +557,16 @@ class RedisBroker implements SseBroker {
         );
       }
       const replies = (await pipeline.exec()) ?? [];
-      missed = followed.map((_, i) => {
-        const [error, reply] = replies[i] ?? [new Error('no reply')];
-        return error !== null || (reply as unknown[]).length > 0;
+      missed = followed.map((state, i) => {
+        const [infoError, info] = replies[2 * i] ?? [new Error('no reply')];
+        const [rangeError, between] = replies[2 * i + 1] ?? [new Error('no reply')];
+        if (infoError !== null) return !/no such key/i.test(infoError.message);
+        if (rangeError !== null || (between as unknown[]).length > 0) return true;
+        const stream = parseStreamInfo(info as unknown[]);
+        return state.lastId === ZERO_ID
+          ? stream.entriesAdded > stream.length
+          : stream.firstEntryId !== undefined &&
+              this.compareIds(stream.firstEntryId, state.lastId!) > 0;
       });
     } catch {
       // Cannot tell: every followed channel may have missed events.
@@ -694,6 +708,7 @@ function parseStreamInfo(reply: unknown[]): StreamInfo {
     lastGeneratedId: String(field('last-generated-id') ?? ZERO_ID),
     length: Number(field('length') ?? 0),
     entriesAdded: Number(field('entries-added') ?? 0),
+    firstEntryId: (field('first-entry') as unknown as [string] | null | undefined)?.[0],
   };
 }
 

@@ -6,6 +6,7 @@ import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { expect, it } from 'vitest';
 
 /** The Debian package's binary; the fault suites need their own server, not the shared one. */
 export const REDIS_SERVER_BIN = '/usr/bin/redis-server';
@@ -20,6 +21,24 @@ const PING_INTERVAL_MS = 20;
 /** Whether `redis-server` is installed where the fault suites look for it. */
 export function redisServerInstalled(): boolean {
   return existsSync(REDIS_SERVER_BIN);
+}
+
+/**
+ * Says what happens to the suites of `file` that start redis-servers of their own: skipped with
+ * a printed reason when the binary is missing, except under `CI=true`, where a test asserts it
+ * is installed (a CI run that silently skipped them would prove nothing).
+ */
+export function reportRedisServerAvailability(installed: boolean, file: string): void {
+  if (process.env.CI === 'true') {
+    it(`${file}: ${REDIS_SERVER_BIN} is installed (required under CI=true)`, () => {
+      expect(installed, `${REDIS_SERVER_BIN} is missing; CI must install redis-server`).toBe(true);
+    });
+  } else if (!installed) {
+    console.warn(
+      `${file}: skipped: ${REDIS_SERVER_BIN} is missing, and these tests start redis-servers ` +
+        'of their own (apt-get install redis-server).',
+    );
+  }
 }
 
 /**
