@@ -98,6 +98,8 @@ async function run(brokerKind: string, redisPid: number | undefined) {
     script: join(here, 'servers', 'nest-hub-channels.js'),
     core: 0,
     raiseFileLimit: true,
+    // e.g. BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+    nodeFlags: process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean),
     env: {
       BENCH_HUB_BROKER: brokerKind,
       BENCH_HUB_REDIS_URL: redisUrl,
@@ -112,7 +114,9 @@ async function run(brokerKind: string, redisPid: number | undefined) {
     const redis0 = redisCpu();
     const t0 = performance.now();
     const clients = await openAll(server.port!, streams, () => delivered++);
-    console.error(`bench: ${brokerKind}: ${streams} answered 200 after ${(performance.now() - t0).toFixed(0)} ms`);
+    console.error(
+      `bench: ${brokerKind}: ${streams} answered 200 after ${(performance.now() - t0).toFixed(0)} ms`,
+    );
     await until(async () => (await server.call<number>('live')) === streams, 'every stream live');
     const openMs = performance.now() - t0;
     const cpu1 = await server.call<number>('cpu');
