@@ -235,6 +235,7 @@ class RedisBroker implements SseBroker {
     listener: (event: StoredEvent) => void,
     onGap?: (reason: GapReason) => void,
   ): BrokerSubscription {
+    assertChannel(channel);
     let state = this.channels.get(channel);
     if (state === undefined) {
       const key = this.keyPrefix + channel;

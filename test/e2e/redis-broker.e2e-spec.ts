@@ -294,6 +294,30 @@ describe.skipIf(!installed)('health()', () => {
     await until(async () => (await hub.health()).status === 'up', 'health up after a hang');
   }, 30_000);
 
+  it('is degraded while the reader lags behind what was published, up once it caught up', async () => {
+    const redis = await server();
+    const proxy = await proxyTo(redis);
+    const hub = await broker({ url: proxy.url });
+    const received: string[] = [];
+    const subscription = hub.subscribe('c', (event) => received.push(event.id));
+    cleanups.push(async () => subscription.unsubscribe());
+    await subscription.ready;
+    await hub.publish('c', { data: 'first' });
+    expect(received).toHaveLength(1);
+
+    // Only the reader stalls: publishes (and health's own commands) go on.
+    proxy.pauseWhere('XREAD');
+    const published = await hub.publish('c', { data: 'unread' });
+    await until(async () => (await hub.health()).status === 'degraded', 'health degraded');
+    const lagging = await hub.health();
+    expect(lagging.details).toMatchObject({ client: 'ready', reader: 'ready' });
+    expect(lagging.details.readerLagMs).toBeGreaterThan(2000);
+
+    proxy.resume();
+    await until(() => received.includes(published.id), 'the reader to catch up');
+    expect(await hub.health()).toMatchObject({ status: 'up', details: { readerLagMs: 0 } });
+  }, 30_000);
+
   it('is down at once when the signal is aborted', async () => {
     const redis = await server();
     const hub = await broker({ url: redis.url });

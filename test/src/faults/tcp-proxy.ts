@@ -6,6 +6,8 @@ interface Pair {
   readonly server: Socket;
   /** Set once a command matching the cut was forwarded: its reply never reaches the client. */
   cutting: boolean;
+  /** Everything the client sent, up to a few KiB: what {@link TcpProxy.pauseWhere} matches. */
+  sent: string;
 }
 
 /**
@@ -59,6 +61,19 @@ export class TcpProxy {
     }
   }
 
+  /**
+   * Stalls only the connections whose client sent `pattern` (e.g. `XREAD`: an instance's
+   * reader, while its publisher goes on), until {@link resume}.
+   */
+  pauseWhere(pattern: string): void {
+    for (const pair of this.pairs) {
+      if (pair.sent.includes(pattern)) {
+        pair.client.pause();
+        pair.server.pause();
+      }
+    }
+  }
+
   resume(): void {
     this.paused = false;
     for (const { client, server } of this.pairs) {
@@ -86,7 +101,7 @@ export class TcpProxy {
 
   private accept(client: Socket): void {
     const server = connect(this.targetPort, '127.0.0.1');
-    const pair: Pair = { client, server, cutting: false };
+    const pair: Pair = { client, server, cutting: false, sent: '' };
     this.pairs.add(pair);
     const end = () => {
       client.destroy();
@@ -100,6 +115,7 @@ export class TcpProxy {
         this.cutPattern = undefined;
         pair.cutting = true;
       }
+      if (pair.sent.length < 4096) pair.sent += chunk.toString('latin1');
       server.write(chunk);
     });
     server.on('data', (chunk: Buffer) => {
