@@ -77,20 +77,22 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     readonly dir: string,
+    /** More `redis-server` arguments (`--maxmemory 1mb`, `--cluster-enabled yes`…). */
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
   /**
    * A server not started yet: a free port (nothing listens on it until {@link start}) and a
    * new, empty data directory.
    */
-  static async create(): Promise<RedisServer> {
+  static async create(extraArgs: readonly string[] = []): Promise<RedisServer> {
     const dir = await mkdtemp(join(tmpdir(), 'sse-redis-faults-'));
-    return new RedisServer(await freePort(), dir);
+    return new RedisServer(await freePort(), dir, extraArgs);
   }
 
   /** {@link create}, then {@link start}. */
-  static async launch(): Promise<RedisServer> {
-    const server = await RedisServer.create();
+  static async launch(extraArgs: readonly string[] = []): Promise<RedisServer> {
+    const server = await RedisServer.create(extraArgs);
     try {
       await server.start();
     } catch (error) {
@@ -144,6 +146,7 @@ export class RedisServer {
         'no',
         '--logfile',
         '',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
