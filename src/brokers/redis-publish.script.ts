@@ -54,20 +54,49 @@ export interface PublishReply {
 
 /**
  * Runs the publish script by its hash; only when Redis does not know it (a restart, a
- * `SCRIPT FLUSH`) is the script sent, once, and cached again.
+ * `SCRIPT FLUSH`) is the script sent, once, and cached again. With `replicas`, a `WAIT` follows
+ * in the same pipeline (one round trip, to the same node): the publish fails unless that many
+ * replicas have it, so that a failover cannot lose what was acknowledged.
  */
 export async function runPublishScript(
   client: RedisClientLike,
   keys: readonly string[],
   args: ReadonlyArray<string | number>,
+  replicas?: { count: number; timeoutMs: number },
 ): Promise<PublishReply> {
-  let reply: unknown;
-  try {
-    reply = await client.call('EVALSHA', PUBLISH_SHA, keys.length, ...keys, ...args);
-  } catch (error) {
-    if (!/NOSCRIPT/.test((error as Error).message)) throw error;
-    reply = await client.call('EVAL', PUBLISH_SCRIPT, keys.length, ...keys, ...args);
+  let reply = await send(client, 'EVALSHA', PUBLISH_SHA, keys, args, replicas);
+  if (reply instanceof Error && /NOSCRIPT/.test(reply.message)) {
+    reply = await send(client, 'EVAL', PUBLISH_SCRIPT, keys, args, replicas);
   }
+  if (reply instanceof Error) throw reply;
   const [id, json] = reply as [string, string | null | undefined];
   return json ? { id, firstJson: json } : { id };
+}
+
+async function send(
+  client: RedisClientLike,
+  command: 'EVALSHA' | 'EVAL',
+  script: string,
+  keys: readonly string[],
+  args: ReadonlyArray<string | number>,
+  replicas: { count: number; timeoutMs: number } | undefined,
+): Promise<unknown> {
+  if (replicas === undefined) {
+    return client.call(command, script, keys.length, ...keys, ...args).catch((e: Error) => e);
+  }
+  const pipeline = client.pipeline();
+  pipeline.call(command, script, keys.length, ...keys, ...args);
+  pipeline.call('WAIT', replicas.count, replicas.timeoutMs);
+  const replies = (await pipeline.exec()) ?? [];
+  const [error, reply] = replies[0] ?? [new Error('no reply')];
+  if (error !== null) return error;
+  const [waitError, acked] = replies[1] ?? [new Error('no reply')];
+  if (waitError !== null) return waitError;
+  if (Number(acked) < replicas.count) {
+    return new Error(
+      `stored on the master, but on ${Number(acked)} of ${replicas.count} replicas within ` +
+        `${replicas.timeoutMs} ms: a failover could lose it (timed out waiting for replicas)`,
+    );
+  }
+  return reply;
 }

@@ -53,10 +53,46 @@ export interface RedisBrokerOptions {
   feedMaxEvents?: number;
   /** How long a publish's `idempotencyKey` is remembered. @default 300000 (5 minutes) */
   idempotencyWindowMs?: number;
+  /**
+   * A Redis Cluster instead of one Redis (`url`/`client` are then not used): see
+   * {@link RedisClusterOptions}.
+   */
+  cluster?: RedisClusterOptions;
+}
+
+/** How {@link redisBroker} runs on a Redis Cluster. */
+export interface RedisClusterOptions {
+  /** Some of the cluster's nodes; the others are found from them. */
+  nodes: ReadonlyArray<{ host: string; port: number }>;
+  /**
+   * Live feeds the channels are spread over, each in one hash slot with the streams of its
+   * channels (so that a publish is one script on one node), and each read by one reader of every
+   * instance. Every instance of a deployment must use the same number.
+   * @default 8
+   */
+  partitions?: number;
+  /**
+   * Replicas that must have a publish before it resolves (`WAIT`, in the same round trip): a
+   * failover then loses no acknowledged event. 0 acknowledges on the master alone.
+   * @default 1
+   */
+  replicasToAck?: number;
+}
+
+/** One live feed, with its reader and the channel positions it looks up per tick. */
+interface Partition {
+  readonly feedKey: string;
+  /** The hash tag of its keys, in cluster mode: every key of the partition is in one slot. */
+  readonly tag?: string;
+  connection?: RedisClientLike;
+  reader?: RedisFeedReader;
+  lookups: Array<{ key: string; settle: (id: Promise<string>) => void }>;
 }
 
 interface ChannelState {
+  readonly channel: string;
   readonly key: string;
+  readonly partition: Partition;
   /** Each listener, with what to call when it missed events. */
   readonly listeners: Map<(event: StoredEvent) => void, ((reason: GapReason) => void) | undefined>;
   /** Id of the last event delivered; undefined until the channel's position is known. */
@@ -113,31 +149,40 @@ class RedisBroker implements SseBroker {
   private readonly logger = new Logger('RedisBroker');
   private readonly retention: Required<RetentionOptions>;
   private readonly keyPrefix: string;
-  private readonly feedKey: string;
+  private readonly partitions: Partition[];
   private readonly publishTimeoutMs: number;
   private readonly feedMaxEvents: number;
   private readonly idempotencyWindowMs: number;
   private client?: RedisClientLike;
-  private readerConnection?: RedisClientLike;
-  private reader?: RedisFeedReader;
   private ownsClient = false;
   private readonly channels = new Map<string, ChannelState>();
   private closed = false;
-  /** Channels whose position is looked up in the next batch (one pipeline per tick). */
-  private lookups: Array<{ key: string; settle: (id: Promise<string>) => void }> = [];
 
   constructor(private readonly options: RedisBrokerOptions) {
     this.retention = { ...RETENTION_DEFAULTS, ...options.retention };
     this.keyPrefix = options.keyPrefix ?? 'sse:';
-    // The prefix itself is no channel's key (a channel is never empty): the feed cannot clash.
-    this.feedKey = this.keyPrefix;
+    const cluster = options.cluster;
+    if (cluster === undefined) {
+      // The prefix itself is no channel's key (a channel is never empty): the feed cannot clash.
+      this.partitions = [{ feedKey: this.keyPrefix, lookups: [] }];
+    } else {
+      if (/[{}]/.test(this.keyPrefix)) {
+        throw new InvalidChannelError(
+          `keyPrefix "${this.keyPrefix}": no braces on a Redis Cluster (the broker sets the hash tags)`,
+        );
+      }
+      this.partitions = Array.from({ length: cluster.partitions ?? 8 }, (_, k) => {
+        const tag = `{${this.keyPrefix}p${k}}`;
+        return { feedKey: tag, tag, lookups: [] };
+      });
+    }
     this.publishTimeoutMs = options.publishTimeoutMs ?? 2000;
     this.feedMaxEvents = options.feedMaxEvents ?? 10_000;
     this.idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60 * 1000;
   }
 
   async connect(): Promise<void> {
-    const { Redis: RedisClient } = await import('ioredis').catch((error: unknown) => {
+    const ioredis = await import('ioredis').catch((error: unknown) => {
       throw new BrokerUnavailableError(
         'redisBroker() needs the "ioredis" package: npm install ioredis',
         error,
@@ -150,42 +195,67 @@ class RedisBroker implements SseBroker {
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
     };
-    const client: RedisClientLike =
-      this.options.client ??
-      new RedisClient(this.options.url ?? 'redis://127.0.0.1:6379', {
-        ...common,
-        commandTimeout: this.publishTimeoutMs,
-        // A command whose reply was lost has an unknown outcome: never sent twice behind the
-        // caller's back (a retry with an idempotency key is the safe way).
-        autoResendUnfulfilledCommands: false,
-      });
-    this.client = client;
-    this.ownsClient = this.options.client === undefined;
-    // The reader blocks in XREAD: no command timeout, and it queues while reconnecting.
-    const readerConnection = client.duplicate({
+    const publisherOptions = {
+      ...common,
+      commandTimeout: this.publishTimeoutMs,
+      // A command whose reply was lost has an unknown outcome: never sent twice behind the
+      // caller's back (a retry with an idempotency key is the safe way).
+      autoResendUnfulfilledCommands: false,
+    };
+    // A reader blocks in XREAD: no command timeout, and it queues while reconnecting.
+    const readerOptions = {
       ...common,
       enableOfflineQueue: true,
       commandTimeout: undefined,
       maxRetriesPerRequest: null,
       autoResendUnfulfilledCommands: true,
-    });
-    this.readerConnection = readerConnection;
+    };
+    const cluster = this.options.cluster;
+    const clusterClient = (redisOptions: Record<string, unknown>, offlineQueue: boolean) =>
+      new ioredis.Cluster([...cluster!.nodes], {
+        lazyConnect: true,
+        enableOfflineQueue: offlineQueue,
+        redisOptions,
+        clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
+        // A failover takes the cluster a node timeout or so: commands wait for it.
+        retryDelayOnFailover: 200,
+        retryDelayOnClusterDown: 200,
+        retryDelayOnTryAgain: 100,
+      }) as unknown as RedisClientLike;
+    const client: RedisClientLike =
+      cluster !== undefined
+        ? clusterClient(publisherOptions, false)
+        : (this.options.client ??
+          new ioredis.Redis(this.options.url ?? 'redis://127.0.0.1:6379', publisherOptions));
+    this.client = client;
+    this.ownsClient = this.options.client === undefined || cluster !== undefined;
     client.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
-    readerConnection.on('error', () => undefined);
+    for (const partition of this.partitions) {
+      partition.connection =
+        cluster !== undefined
+          ? clusterClient(readerOptions, true)
+          : client.duplicate(readerOptions);
+      partition.connection.on('error', () => undefined);
+    }
     await Promise.all(
-      [this.ownsClient ? client : undefined, readerConnection].map((connection) =>
-        connection === undefined || connection.status === 'ready'
-          ? undefined
-          : this.connectOne(connection),
+      [this.ownsClient ? client : undefined, ...this.partitions.map((p) => p.connection)].map(
+        (connection) =>
+          connection === undefined || connection.status === 'ready'
+            ? undefined
+            : this.connectOne(connection),
       ),
     );
-    this.reader = new RedisFeedReader(
-      readerConnection,
-      this.feedKey,
-      (entries, gapBefore) => this.deliver(entries, gapBefore),
-      this.logger,
+    await Promise.all(
+      this.partitions.map((partition) => {
+        partition.reader = new RedisFeedReader(
+          partition.connection!,
+          partition.feedKey,
+          (entries, gapBefore) => this.deliver(partition, entries, gapBefore),
+          this.logger,
+        );
+        return partition.reader.start(client);
+      }),
     );
-    await this.reader.start(client);
   }
 
   async publish(
@@ -202,25 +272,33 @@ class RedisBroker implements SseBroker {
           `(${client.status}). Retry once it is back (health() says when).`,
       );
     }
-    const key = this.keyPrefix + channel;
+    const partition = this.partitionOf(channel);
+    const key = this.channelKey(channel, partition);
     const { maxEvents, maxAgeMs, idleChannelMs } = this.retention;
     const json = JSON.stringify(event);
-    const keys = [key, this.feedKey];
+    const keys = [key, partition.feedKey];
     if (options.idempotencyKey !== undefined) {
-      keys.push(`${this.keyPrefix}\u0000idem\u0000${channel}\u0000${options.idempotencyKey}`);
+      keys.push(
+        `${partition.tag ?? this.keyPrefix}\u0000idem\u0000${channel}\u0000${options.idempotencyKey}`,
+      );
     }
     let reply: PublishReply;
     try {
       reply = await this.withTimeout(
-        runPublishScript(client, keys, [
-          json,
-          maxEvents,
-          `${Math.max(0, Date.now() - maxAgeMs)}-0`,
-          idleChannelMs,
-          this.feedMaxEvents,
-          channel,
-          this.idempotencyWindowMs,
-        ]),
+        runPublishScript(
+          client,
+          keys,
+          [
+            json,
+            maxEvents,
+            `${Math.max(0, Date.now() - maxAgeMs)}-0`,
+            idleChannelMs,
+            this.feedMaxEvents,
+            channel,
+            this.idempotencyWindowMs,
+          ],
+          this.replicasToAck(),
+        ),
       );
     } catch (error) {
       throw this.publishError(channel, error, options.idempotencyKey !== undefined);
@@ -238,14 +316,17 @@ class RedisBroker implements SseBroker {
     assertChannel(channel);
     let state = this.channels.get(channel);
     if (state === undefined) {
-      const key = this.keyPrefix + channel;
+      const partition = this.partitionOf(channel);
+      const key = this.channelKey(channel, partition);
       const created: ChannelState = {
+        channel,
         key,
+        partition,
         listeners: new Map(),
         pending: [],
         early: [],
         earlyOverflow: false,
-        ready: this.lookUpPosition(key).then((id) => {
+        ready: this.lookUpPosition(partition, key).then((id) => {
           this.positionKnown(created, id);
           return id === ZERO_ID ? undefined : id;
         }),
@@ -278,7 +359,7 @@ class RedisBroker implements SseBroker {
     limit: number,
   ): Promise<HistoryPage> {
     const client = this.requireClient();
-    const key = this.keyPrefix + channel;
+    const key = this.channelKey(channel);
     if (afterId !== undefined && !ID_PATTERN.test(afterId)) return { events: [], resumable: false };
     const info = await this.streamInfo(key);
     if (info === undefined) {
@@ -301,7 +382,7 @@ class RedisBroker implements SseBroker {
   }
 
   async latestId(channel: string): Promise<string | undefined> {
-    const id = await this.lastGeneratedId(this.keyPrefix + channel);
+    const id = await this.lastGeneratedId(this.channelKey(channel));
     return id === ZERO_ID ? undefined : id;
   }
 
@@ -314,15 +395,19 @@ class RedisBroker implements SseBroker {
 
   async health(options: { signal?: AbortSignal } = {}): Promise<BrokerHealth> {
     const client = this.client?.status ?? 'not connected';
-    const reader = this.readerConnection?.status ?? 'not connected';
+    const readers = this.partitions.map((p) => p.connection?.status ?? 'not connected');
+    const reader = readers.every((r) => r === readers[0]) ? readers[0]! : readers.join(',');
     const details: Record<string, unknown> = { broker: 'redis', client, reader };
-    if (this.closed || this.client === undefined || this.reader === undefined) {
+    if (this.closed || this.client === undefined || client !== 'ready') {
       return { status: 'down', details };
     }
-    if (client !== 'ready') return { status: 'down', details };
-    let lagMs: number;
+    let lagMs = 0;
     try {
-      lagMs = await this.readerLag(this.client, this.reader.position, options.signal);
+      for (const partition of this.partitions) {
+        if (partition.reader === undefined) return { status: 'down', details };
+        const lag = await this.readerLag(this.client, partition, options.signal);
+        lagMs = Math.max(lagMs, lag);
+      }
     } catch (error) {
       return { status: 'down', details: { ...details, error: (error as Error).message } };
     }
@@ -334,14 +419,15 @@ class RedisBroker implements SseBroker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.reader?.stop();
+    for (const partition of this.partitions) partition.reader?.stop();
     // Only a connection with a socket ends with an 'end' event: one that waits to reconnect
     // (Redis is down) just stops retrying. Its pending XREAD is never settled, so the reader
     // loop is not awaited either; it holds no handle.
-    const ended = [this.readerConnection, this.ownsClient ? this.client : undefined]
+    const readers = this.partitions.map((p) => p.connection);
+    const ended = [...readers, this.ownsClient ? this.client : undefined]
       .filter((c): c is RedisClientLike => c !== undefined && LIVE_STATUSES.has(c.status))
       .map((c) => new Promise<void>((resolve) => c.once('end', () => resolve())));
-    this.readerConnection?.disconnect();
+    for (const connection of readers) connection?.disconnect();
     if (this.ownsClient) {
       await this.client?.quit().catch(() => this.client?.disconnect());
     }
@@ -392,6 +478,26 @@ class RedisBroker implements SseBroker {
       clearTimeout(timer);
       connection.off('error', onError);
     }
+  }
+
+  /** Which feed a channel is on: a hash of its name, the same on every instance. */
+  private partitionOf(channel: string): Partition {
+    if (this.partitions.length === 1) return this.partitions[0]!;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < channel.length; i++) {
+      hash = Math.imul(hash ^ channel.charCodeAt(i), 0x01000193);
+    }
+    return this.partitions[(hash >>> 0) % this.partitions.length]!;
+  }
+
+  /** The key of a channel's stream: in its partition's slot on a cluster. */
+  private channelKey(channel: string, partition = this.partitionOf(channel)): string {
+    return (partition.tag ?? this.keyPrefix) + channel;
+  }
+
+  private replicasToAck(): { count: number; timeoutMs: number } | undefined {
+    const count = this.options.cluster?.replicasToAck ?? (this.options.cluster ? 1 : 0);
+    return count > 0 ? { count, timeoutMs: this.publishTimeoutMs } : undefined;
   }
 
   private requireClient(): RedisClientLike {
@@ -447,16 +553,17 @@ class RedisBroker implements SseBroker {
    * The last id of a channel's stream, looked up with every other channel subscribed in the same
    * turn of the event loop: one pipeline, one round trip, however many channels are joined.
    */
-  private lookUpPosition(key: string): Promise<string> {
+  private lookUpPosition(partition: Partition, key: string): Promise<string> {
     return new Promise<Promise<string>>((settle) => {
-      if (this.lookups.length === 0) setImmediate(() => this.runLookups());
-      this.lookups.push({ key, settle });
+      if (partition.lookups.length === 0) setImmediate(() => this.runLookups(partition));
+      partition.lookups.push({ key, settle });
     }).then((id) => id);
   }
 
-  private runLookups(): void {
-    const batch = this.lookups;
-    this.lookups = [];
+  /** One pipeline per partition: on a cluster, a pipeline's keys must be in one slot. */
+  private runLookups(partition: Partition): void {
+    const batch = partition.lookups;
+    partition.lookups = [];
     let pipeline: RedisPipelineLike;
     try {
       pipeline = this.requireClient().pipeline();
@@ -496,8 +603,12 @@ class RedisBroker implements SseBroker {
     for (const entry of early) this.deliverEntry(state, entry);
   }
 
-  private async deliver(entries: readonly FeedEntry[], gapBefore: boolean): Promise<void> {
-    if (gapBefore) await this.findGaps(entries);
+  private async deliver(
+    partition: Partition,
+    entries: readonly FeedEntry[],
+    gapBefore: boolean,
+  ): Promise<void> {
+    if (gapBefore) await this.findGaps(partition, entries);
     let sinceYield = 0;
     for (const entry of entries) {
       const state = this.channels.get(entry.channel);
@@ -534,18 +645,20 @@ class RedisBroker implements SseBroker {
    * them, so that they resume from their own position (the channel's history may still hold
    * what the feed lost) or tell their client of the gap. One pipeline, only when this happens.
    */
-  private async findGaps(entries: readonly FeedEntry[]): Promise<void> {
+  private async findGaps(partition: Partition, entries: readonly FeedEntry[]): Promise<void> {
     const firstSeen = new Map<string, string>();
     for (const entry of entries) {
       if (!firstSeen.has(entry.channel)) firstSeen.set(entry.channel, entry.id);
     }
-    const followed = [...this.channels.values()].filter((state) => state.lastId !== undefined);
+    const followed = [...this.channels.values()].filter(
+      (state) => state.partition === partition && state.lastId !== undefined,
+    );
     if (followed.length === 0) return;
     let missed: boolean[];
     try {
       const pipeline = this.requireClient().pipeline();
       for (const state of followed) {
-        const until = firstSeen.get(state.key.slice(this.keyPrefix.length));
+        const until = firstSeen.get(state.channel);
         pipeline.call('XINFO', 'STREAM', state.key);
         pipeline.call(
           'XRANGE',
@@ -578,7 +691,7 @@ class RedisBroker implements SseBroker {
   }
 
   private reportGap(state: ChannelState): void {
-    const channel = state.key.slice(this.keyPrefix.length);
+    const channel = state.channel;
     const unheard = [...state.listeners.values()].filter((onGap) => onGap === undefined).length;
     if (unheard > 0) {
       this.logger.warn(
@@ -622,13 +735,14 @@ class RedisBroker implements SseBroker {
   /** How long the oldest feed entry the reader has not read yet has waited, in Redis's time. */
   private async readerLag(
     client: RedisClientLike,
-    position: string,
+    partition: Partition,
     signal: AbortSignal | undefined,
   ): Promise<number> {
     signal?.throwIfAborted();
+    // On a cluster, the keyed command routes the pipeline to the feed's node: its TIME.
     const pipeline = client.pipeline();
+    pipeline.call('XRANGE', partition.feedKey, `(${partition.reader!.position}`, '+', 'COUNT', 1);
     pipeline.call('TIME');
-    pipeline.call('XRANGE', this.feedKey, `(${position}`, '+', 'COUNT', 1);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     try {
@@ -643,8 +757,8 @@ class RedisBroker implements SseBroker {
           signal?.addEventListener('abort', onAbort, { once: true });
         }),
       ]);
-      const [timeError, time] = replies?.[0] ?? [new Error('no reply')];
-      const [rangeError, unread] = replies?.[1] ?? [new Error('no reply')];
+      const [rangeError, unread] = replies?.[0] ?? [new Error('no reply')];
+      const [timeError, time] = replies?.[1] ?? [new Error('no reply')];
       if (timeError ?? rangeError) throw (timeError ?? rangeError)!;
       const [seconds, micros] = time as [string, string];
       const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
