@@ -43,6 +43,10 @@ if idem then redis.call('SET', idem, id, 'PX', ARGV[7]) end
 return {id, false}
 `;
 
+/** Errors of a cluster that mean the command did not run here: sent again once slots are known. */
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+const MAX_REDIRECTIONS = 3;
+
 const PUBLISH_SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex');
 
 /** What the script answered: the event's id, and the stored JSON when it was a retry. */
@@ -84,10 +88,19 @@ async function send(
   if (replicas === undefined) {
     return client.call(command, script, keys.length, ...keys, ...args).catch((e: Error) => e);
   }
-  const pipeline = client.pipeline();
-  pipeline.call(command, script, keys.length, ...keys, ...args);
-  pipeline.call('WAIT', replicas.count, replicas.timeoutMs);
-  const replies = (await pipeline.exec()) ?? [];
+  let replies: Array<[Error | null, unknown]> = [];
+  for (let attempt = 0; ; attempt++) {
+    const pipeline = client.pipeline();
+    pipeline.call(command, script, keys.length, ...keys, ...args);
+    pipeline.call('WAIT', replicas.count, replicas.timeoutMs);
+    replies = (await pipeline.exec()) ?? [];
+    const first = replies[0]?.[0];
+    // A redirection in a pipeline is answered, not followed (the keyless WAIT succeeded where
+    // the script was refused): a keyed command, which the cluster client follows, updates its
+    // map of the slots, and the pipeline is sent again. Nothing ran the first time.
+    if (first == null || !REDIRECTED.test(first.message) || attempt === MAX_REDIRECTIONS) break;
+    await client.call('EXISTS', keys[0]!).catch(() => undefined);
+  }
   const [error, reply] = replies[0] ?? [new Error('no reply')];
   if (error !== null) return error;
   const [waitError, acked] = replies[1] ?? [new Error('no reply')];

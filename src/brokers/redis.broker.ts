@@ -211,10 +211,15 @@ class RedisBroker implements SseBroker {
       autoResendUnfulfilledCommands: true,
     };
     const cluster = this.options.cluster;
-    const clusterClient = (redisOptions: Record<string, unknown>, offlineQueue: boolean) =>
+    const clusterClient = (
+      redisOptions: Record<string, unknown>,
+      offlineQueue: boolean,
+      scaleReads: 'master' | 'slave' = 'master',
+    ) =>
       new ioredis.Cluster([...cluster!.nodes], {
         lazyConnect: true,
         enableOfflineQueue: offlineQueue,
+        scaleReads,
         redisOptions,
         clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
         // A failover takes the cluster a node timeout or so: commands wait for it.
@@ -231,9 +236,11 @@ class RedisBroker implements SseBroker {
     this.ownsClient = this.options.client === undefined || cluster !== undefined;
     client.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
     for (const partition of this.partitions) {
+      // On a cluster, readers read replicas: what they deliver survives a failover (a write
+      // that reached the master alone may be lost with it, and must not have been sent).
       partition.connection =
         cluster !== undefined
-          ? clusterClient(readerOptions, true)
+          ? clusterClient(readerOptions, true, 'slave')
           : client.duplicate(readerOptions);
       partition.connection.on('error', () => undefined);
     }

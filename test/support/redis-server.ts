@@ -214,6 +214,15 @@ export class RedisServer {
     this.signal('SIGCONT');
   }
 
+  /**
+   * Kills the server by its PID (SIGKILL: no flush, no goodbye) and keeps its data directory, so
+   * that {@link start} brings it back on what it had persisted, as after a crash.
+   */
+  async crash(): Promise<void> {
+    const exited = this.exited;
+    if (this.killNow() && exited !== undefined) await exited;
+  }
+
   /** Kills the server by its PID if it runs, and removes its data directory. For cleanup. */
   async kill(): Promise<void> {
     const exited = this.exited;
