@@ -72,6 +72,31 @@ async function publishSurely(broker: SseBroker, channel: string, data: string): 
   throw new Error(`${data} was never acknowledged: ${[...errors].join('\n')}`);
 }
 
+/** Two instances: a reader following `orders` (its events' data and gaps), and a writer. */
+async function followOrders(on: RedisCluster) {
+  const reader = await clusterBroker(on);
+  const writer = await clusterBroker(on);
+  const received: string[] = [];
+  const gaps: string[] = [];
+  const subscription = reader.subscribe(
+    'orders',
+    (event) => received.push(String(event.data)),
+    (reason) => gaps.push(reason),
+  );
+  cleanups.push(async () => subscription.unsubscribe());
+  await subscription.ready;
+  return { writer, received, gaps };
+}
+
+/** The data of every event a stream holds, read through the cluster. */
+async function storedData(on: RedisCluster, key: string): Promise<unknown[]> {
+  const client = new Cluster(on.seeds);
+  client.on('error', () => undefined);
+  cleanups.push(async () => client.disconnect());
+  const entries = (await client.xrange(key, '-', '+')) as Array<[string, string[]]>;
+  return entries.map(([, fields]) => JSON.parse(fields[1]!).data);
+}
+
 describe.skipIf(!installable)('the Redis broker on a Redis Cluster', () => {
   it('spreads channels over every shard and delivers each publish once to another instance', async () => {
     cluster = await RedisCluster.launch();
@@ -102,17 +127,7 @@ describe.skipIf(!installable)('the Redis broker on a Redis Cluster', () => {
 
   it('loses no acknowledged event and duplicates none when the master of a channel is killed', async () => {
     cluster = await RedisCluster.launch();
-    const reader = await clusterBroker(cluster);
-    const writer = await clusterBroker(cluster);
-    const received: string[] = [];
-    const gaps: string[] = [];
-    const subscription = reader.subscribe(
-      'orders',
-      (event) => received.push(String(event.data)),
-      (reason) => gaps.push(reason),
-    );
-    cleanups.push(async () => subscription.unsubscribe());
-    await subscription.ready;
+    const { writer, received, gaps } = await followOrders(cluster);
 
     const acknowledged: string[] = [];
     let recovered: Promise<void> | undefined;
@@ -140,10 +155,31 @@ describe.skipIf(!installable)('the Redis broker on a Redis Cluster', () => {
     expect(gaps).toEqual([]);
 
     const [, [key]] = await holderOf(cluster, 'orders');
-    const client = new Cluster(cluster.seeds);
-    client.on('error', () => undefined);
-    cleanups.push(async () => client.disconnect());
-    const entries = (await client.xrange(key!, '-', '+')) as Array<[string, string[]]>;
-    expect(entries.map(([, fields]) => JSON.parse(fields[1]!).data)).toEqual(acknowledged);
+    expect(await storedData(cluster, key!)).toEqual(acknowledged);
+  }, 120_000);
+
+  it('loses and duplicates no event when the slot of a channel in use moves to another master', async () => {
+    cluster = await RedisCluster.launch();
+    const { writer, received, gaps } = await followOrders(cluster);
+    await publishSurely(writer, 'orders', 'o0');
+
+    const [from, [key]] = await holderOf(cluster, 'orders');
+    const to = (await cluster.masters()).find((master) => master !== from)!;
+    const slot = await cluster.slotOf(key!);
+    const acknowledged = ['o0'];
+    let moved: Promise<void> | undefined;
+    for (let n = 1; n < 80; n++) {
+      // The slot moves while the producer publishes and the reader reads it.
+      if (n === 20) moved = cluster.moveSlot(slot, from, to);
+      await publishSurely(writer, 'orders', `o${n}`);
+      acknowledged.push(`o${n}`);
+    }
+    await moved;
+    await until(() => received.length >= acknowledged.length, 'every acknowledged event');
+    expect(received).toEqual(acknowledged);
+    expect(gaps).toEqual([]);
+    expect((await holderOf(cluster, 'orders'))[0]).toBe(to);
+
+    expect(await storedData(cluster, key!)).toEqual(acknowledged);
   }, 120_000);
 });

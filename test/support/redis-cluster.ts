@@ -1,8 +1,9 @@
+import { Redis } from 'ioredis';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { RedisServer } from './redis-server.js';
+import { freePort, RedisServer } from './redis-server.js';
 
 const run = promisify(execFile);
 /** The Debian package's client, which creates the cluster (`--cluster create`). */
@@ -44,6 +45,9 @@ export class RedisCluster {
             'yes',
             '--cluster-config-file',
             'nodes.conf',
+            // Its bus on a free port too (by default port + 10000, which may be taken).
+            '--cluster-port',
+            String(await freePort()),
             '--cluster-node-timeout',
             String(NODE_TIMEOUT_MS),
             // Replicas sync at once (not 5 s later): one that never synced cannot take over.
@@ -158,6 +162,48 @@ export class RedisCluster {
       await delay(100);
     }
     await this.waitUntilOk();
+  }
+
+  /**
+   * Moves one hash slot, with its keys, from one master to another, the way
+   * `redis-cli --cluster reshard` does (IMPORTING/MIGRATING, MIGRATE in batches, SETSLOT NODE),
+   * while clients go on using it (ASK and TRYAGAIN meanwhile, MOVED after).
+   */
+  async moveSlot(slot: number, from: RedisServer, to: RedisServer): Promise<void> {
+    const cli = async (node: RedisServer, ...args: string[]) =>
+      (await run(REDIS_CLI_BIN, ['-p', String(node.port), ...args])).stdout.trim();
+    const fromId = await cli(from, 'cluster', 'myid');
+    const toId = await cli(to, 'cluster', 'myid');
+    await cli(to, 'cluster', 'setslot', String(slot), 'importing', fromId);
+    await cli(from, 'cluster', 'setslot', String(slot), 'migrating', toId);
+    // Keys are binary (the broker's idempotency keys hold NUL bytes): not through argv.
+    const source = new Redis(from.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    source.on('error', () => undefined);
+    await source.connect();
+    try {
+      for (;;) {
+        const keys = (await source.call('CLUSTER', 'GETKEYSINSLOT', slot, 10)) as string[];
+        if (keys.length === 0) break;
+        await source.call('MIGRATE', '127.0.0.1', to.port, '', 0, 5000, 'KEYS', ...keys);
+      }
+    } finally {
+      source.disconnect();
+    }
+    for (const node of [to, from, ...(await this.masters())]) {
+      await cli(node, 'cluster', 'setslot', String(slot), 'node', toId);
+    }
+  }
+
+  /** The slot of a key (`CLUSTER KEYSLOT`). */
+  async slotOf(key: string): Promise<number> {
+    const { stdout } = await run(REDIS_CLI_BIN, [
+      '-p',
+      String(this.nodes.find((n) => n.running)!.port),
+      'cluster',
+      'keyslot',
+      key,
+    ]);
+    return Number(stdout.trim());
   }
 
   /** Kills every node by its PID and removes their data. */
