@@ -11,6 +11,8 @@ export interface RedisSample {
 
 export interface RedisAdmin {
   readonly version: string;
+  /** The PID of redis-server (`INFO server`), for its CPU time in /proc. */
+  readonly processId: number;
   /**
    * CPU time redis-server used since it started (user + system of its main process), in ms,
    * and the commands it processed (from every client: the machine is shared).
@@ -64,6 +66,7 @@ export async function connectRedisAdmin(url: string): Promise<RedisAdmin> {
   };
   return {
     version,
+    processId: Number(/process_id:(\d+)/.exec(server)?.[1]),
     async sample() {
       const info = (await client.call('INFO', 'cpu', 'stats')) as string;
       const field = (name: string) => Number(new RegExp(`\\b${name}:([\\d.]+)`).exec(info)?.[1]);

@@ -19,17 +19,16 @@ import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import {
-  type BrokerSubscription,
   EventStream,
   type HubStream,
   memoryBroker,
   redisBroker,
-  type SseBroker,
   SseHub,
   type StoredEvent,
   SseModule,
   StreamRegistry,
 } from '../../src/index.js';
+import { countedBroker } from '../lib/counted-broker.js';
 import { portFromArgs, runBenchServer } from '../lib/server-kit.js';
 
 const CHANNEL = 'bench';
@@ -59,62 +58,15 @@ function noteHop(event: StoredEvent): void {
   );
 }
 
-/**
- * The broker, with a count of the subscriptions that are live: subscribed, and `ready` (on
- * Redis, once the instance knows where the channel's log ends, every later event reaches
- * them). The benchmark publishes once every stream is counted here, so that no stream can
- * miss the first event. Events go from the broker to the hub's listeners untouched; a
- * listener notes the broker hop first (one comparison per delivery, one clock read per event).
- */
-function counted(inner: SseBroker): { broker: SseBroker; live: () => number } {
-  let live = 0;
-  const broker: SseBroker = {
-    connect: () => inner.connect(),
-    publish: (channel, event, options) => inner.publish(channel, event, options),
-    health: (options) => inner.health(options),
-    subscribe(channel, hubListener, onGap): BrokerSubscription {
-      const subscription = inner.subscribe(
-        channel,
-        (event) => {
-          noteHop(event);
-          hubListener(event);
-        },
-        onGap,
-      );
-      let state: 'waiting' | 'live' | 'gone' = 'waiting';
-      subscription.ready.then(
-        () => {
-          if (state === 'waiting') {
-            state = 'live';
-            live++;
-          }
-        },
-        () => undefined,
-      );
-      return {
-        ready: subscription.ready,
-        unsubscribe() {
-          if (state === 'live') live--;
-          state = 'gone';
-          subscription.unsubscribe();
-        },
-      };
-    },
-    readAfter: (channel, afterId, limit) => inner.readAfter(channel, afterId, limit),
-    latestId: (channel) => inner.latestId(channel),
-    compareIds: (a, b) => inner.compareIds(a, b),
-    close: () => inner.close(),
-  };
-  return { broker, live: () => live };
-}
-
-const { broker, live } = counted(
+const { broker, live } = countedBroker(
   brokerKind === 'redis'
     ? redisBroker({
         url: process.env.BENCH_HUB_REDIS_URL ?? 'redis://127.0.0.1:6379',
         keyPrefix: process.env.BENCH_HUB_KEY_PREFIX ?? `bench:hub:${process.pid}:`,
       })
     : memoryBroker(),
+  // A listener notes the broker hop first (one comparison per delivery, one clock read per event).
+  noteHop,
 );
 
 @Controller()

@@ -1,11 +1,17 @@
 import { Logger } from '@nestjs/common';
-import type { Redis, RedisOptions } from 'ioredis';
 import { BrokerUnavailableError } from '../errors/broker-unavailable.error.js';
+import { InvalidChannelError } from '../errors/invalid-channel.error.js';
+import { adoptEvent } from '../wire/prepared-event.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
+import type { RedisClientLike, RedisPipelineLike } from './redis-client.interface.js';
+import { type FeedEntry, RedisFeedReader } from './redis-feed-reader.js';
+import { type PublishReply, runPublishScript } from './redis-publish.script.js';
 import {
   type BrokerHealth,
   type BrokerSubscription,
+  type GapReason,
   type HistoryPage,
+  type PublishOptions,
   RETENTION_DEFAULTS,
   type RetentionOptions,
   type SseBroker,
@@ -20,7 +26,7 @@ export interface RedisBrokerOptions {
    * An ioredis client to publish and read history with; the broker duplicates it once for its
    * blocking reader, and leaves it open at shutdown (it is yours).
    */
-  client?: Redis;
+  client?: RedisClientLike;
   /** Prefix of the Redis keys of channel logs. @default 'sse:' */
   keyPrefix?: string;
   retention?: RetentionOptions;
@@ -37,29 +43,89 @@ export interface RedisBrokerOptions {
   waitForConnection?: boolean;
   /** How long the first connection may take before start-up fails. @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * Entries kept in the live feed (the one stream every instance reads, whatever the number of
+   * channels). An instance whose reader falls behind by more than this (stalled, cut off)
+   * tells the streams that missed events, which resume from their channel's history or get a
+   * `reset`.
+   * @default 10000
+   */
+  feedMaxEvents?: number;
+  /** How long a publish's `idempotencyKey` is remembered. @default 300000 (5 minutes) */
+  idempotencyWindowMs?: number;
+  /**
+   * A Redis Cluster instead of one Redis (`url`/`client` are then not used): see
+   * {@link RedisClusterOptions}.
+   */
+  cluster?: RedisClusterOptions;
+}
+
+/** How {@link redisBroker} runs on a Redis Cluster. */
+export interface RedisClusterOptions {
+  /** Some of the cluster's nodes; the others are found from them. */
+  nodes: ReadonlyArray<{ host: string; port: number }>;
+  /**
+   * Live feeds the channels are spread over, each in one hash slot with the streams of its
+   * channels (so that a publish is one script on one node), and each read by one reader of every
+   * instance. Every instance of a deployment must use the same number.
+   * @default 8
+   */
+  partitions?: number;
+  /**
+   * Replicas that must have a publish before it resolves (`WAIT`, in the same round trip): a
+   * failover then loses no acknowledged event. 0 acknowledges on the master alone.
+   * @default 1
+   */
+  replicasToAck?: number;
+}
+
+/** One live feed, with its reader and the channel positions it looks up per tick. */
+interface Partition {
+  readonly feedKey: string;
+  /** The hash tag of its keys, in cluster mode: every key of the partition is in one slot. */
+  readonly tag?: string;
+  connection?: RedisClientLike;
+  reader?: RedisFeedReader;
+  lookups: Array<{ key: string; settle: (id: Promise<string>) => void }>;
 }
 
 interface ChannelState {
+  readonly channel: string;
   readonly key: string;
-  readonly listeners: Set<(event: StoredEvent) => void>;
-  /** Id of the last event the reader delivered; where its next XREAD of this key starts. */
+  readonly partition: Partition;
+  /** Each listener, with what to call when it missed events. */
+  readonly listeners: Map<(event: StoredEvent) => void, ((reason: GapReason) => void) | undefined>;
+  /** Id of the last event delivered; undefined until the channel's position is known. */
   lastId?: string;
-  /** Resolved once `lastId` is known and the reader includes the key. */
+  /** Feed entries read before the position was known, sorted out once it is. */
+  early: FeedEntry[];
+  /** Whether more entries arrived early than are kept: its listeners missed some. */
+  earlyOverflow: boolean;
   readonly ready: Promise<string | undefined>;
   /** Publishes of this process waiting for their event to be delivered here. */
   readonly pending: Array<{ id: string; resolve: () => void }>;
 }
 
 const ZERO_ID = '0-0';
-/** Events of one XREAD reply fanned out per turn of the event loop. */
+/** Events fanned out per turn of the event loop while the reader catches up. */
 const DELIVER_PER_TURN = 4;
+/** Feed entries kept for a channel whose position is being looked up. */
+const EARLY_LIMIT = 1000;
 const LIVE_STATUSES = new Set(['connecting', 'connect', 'ready']);
+/** How long `health()` waits for Redis to answer. */
+const HEALTH_TIMEOUT_MS = 1000;
+/** A reader whose oldest unread entry is older than this is lagging (`degraded`). */
+const LAG_DEGRADED_MS = 2000;
+/** What `publish` says of a Redis out of memory, instead of its terse error. */
+const OOM = /\bOOM\b|maxmemory/i;
 
 interface StreamInfo {
   readonly lastGeneratedId: string;
   readonly length: number;
   /** Every entry ever added (Redis 7): more than `length` once anything was trimmed. */
   readonly entriesAdded: number;
+  /** The id of the oldest entry still there. */
+  readonly firstEntryId?: string;
 }
 const ID_PATTERN = /^(\d{1,16})-(\d{1,16})$/;
 
@@ -83,121 +149,202 @@ class RedisBroker implements SseBroker {
   private readonly logger = new Logger('RedisBroker');
   private readonly retention: Required<RetentionOptions>;
   private readonly keyPrefix: string;
+  private readonly partitions: Partition[];
   private readonly publishTimeoutMs: number;
-  private client?: Redis;
-  private reader?: Redis;
-  private readerId?: string;
+  private readonly feedMaxEvents: number;
+  private readonly idempotencyWindowMs: number;
+  private client?: RedisClientLike;
   private ownsClient = false;
   private readonly channels = new Map<string, ChannelState>();
   private closed = false;
-  private readerLoop?: Promise<void>;
-  private wakeReader?: () => void;
-  /** Bumped when the set of keys to read changes. */
-  private keysVersion = 0;
-  /** The `keysVersion` of the XREAD in flight; -1 when none is. */
-  private readingVersion = -1;
 
   constructor(private readonly options: RedisBrokerOptions) {
     this.retention = { ...RETENTION_DEFAULTS, ...options.retention };
     this.keyPrefix = options.keyPrefix ?? 'sse:';
+    const cluster = options.cluster;
+    if (cluster === undefined) {
+      // The prefix itself is no channel's key (a channel is never empty): the feed cannot clash.
+      this.partitions = [{ feedKey: this.keyPrefix, lookups: [] }];
+    } else {
+      if (/[{}]/.test(this.keyPrefix)) {
+        throw new InvalidChannelError(
+          `keyPrefix "${this.keyPrefix}": no braces on a Redis Cluster (the broker sets the hash tags)`,
+        );
+      }
+      this.partitions = Array.from({ length: cluster.partitions ?? 8 }, (_, k) => {
+        const tag = `{${this.keyPrefix}p${k}}`;
+        return { feedKey: tag, tag, lookups: [] };
+      });
+    }
     this.publishTimeoutMs = options.publishTimeoutMs ?? 2000;
+    this.feedMaxEvents = options.feedMaxEvents ?? 10_000;
+    this.idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60 * 1000;
   }
 
   async connect(): Promise<void> {
-    const { Redis: RedisClient } = await import('ioredis').catch((error: unknown) => {
+    const ioredis = await import('ioredis').catch((error: unknown) => {
       throw new BrokerUnavailableError(
         'redisBroker() needs the "ioredis" package: npm install ioredis',
         error,
       );
     });
-    const common: RedisOptions = {
+    const common = {
       lazyConnect: true,
       // Publishes fail at once while Redis is away, instead of piling up unseen.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+      retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
     };
-    const client =
-      this.options.client ??
-      new RedisClient(this.options.url ?? 'redis://127.0.0.1:6379', {
-        ...common,
-        commandTimeout: this.publishTimeoutMs,
-      });
-    this.client = client;
-    this.ownsClient = this.options.client === undefined;
-    // The reader blocks in XREAD: no command timeout, and it queues while reconnecting.
-    this.reader = client.duplicate({
+    const publisherOptions = {
+      ...common,
+      commandTimeout: this.publishTimeoutMs,
+      // A command whose reply was lost has an unknown outcome: never sent twice behind the
+      // caller's back (a retry with an idempotency key is the safe way).
+      autoResendUnfulfilledCommands: false,
+    };
+    // A reader blocks in XREAD: no command timeout, and it queues while reconnecting.
+    const readerOptions = {
       ...common,
       enableOfflineQueue: true,
       commandTimeout: undefined,
       maxRetriesPerRequest: null,
-    });
+      autoResendUnfulfilledCommands: true,
+    };
+    const cluster = this.options.cluster;
+    const clusterClient = (
+      redisOptions: Record<string, unknown>,
+      offlineQueue: boolean,
+      scaleReads: 'master' | 'slave' = 'master',
+    ) =>
+      new ioredis.Cluster([...cluster!.nodes], {
+        lazyConnect: true,
+        enableOfflineQueue: offlineQueue,
+        scaleReads,
+        redisOptions,
+        clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
+        // A failover takes the cluster a node timeout or so: commands wait for it.
+        retryDelayOnFailover: 200,
+        retryDelayOnClusterDown: 200,
+        retryDelayOnTryAgain: 100,
+      }) as unknown as RedisClientLike;
+    const client: RedisClientLike =
+      cluster !== undefined
+        ? clusterClient(publisherOptions, false)
+        : (this.options.client ??
+          new ioredis.Redis(this.options.url ?? 'redis://127.0.0.1:6379', publisherOptions));
+    this.client = client;
+    this.ownsClient = this.options.client === undefined || cluster !== undefined;
     client.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
-    this.reader.on('error', () => undefined);
-    this.reader.on('ready', () => {
-      this.readerId = undefined;
-    });
+    for (const partition of this.partitions) {
+      // On a cluster, readers read replicas: what they deliver survives a failover (a write
+      // that reached the master alone may be lost with it, and must not have been sent).
+      partition.connection =
+        cluster !== undefined
+          ? clusterClient(readerOptions, true, 'slave')
+          : client.duplicate(readerOptions);
+      partition.connection.on('error', () => undefined);
+    }
     await Promise.all(
-      [this.ownsClient ? client : undefined, this.reader].map((connection) =>
-        connection === undefined || connection.status === 'ready'
-          ? undefined
-          : this.connectOne(connection),
+      [this.ownsClient ? client : undefined, ...this.partitions.map((p) => p.connection)].map(
+        (connection) =>
+          connection === undefined || connection.status === 'ready'
+            ? undefined
+            : this.connectOne(connection),
       ),
     );
-    this.readerLoop = this.readLoop();
+    await Promise.all(
+      this.partitions.map((partition) => {
+        partition.reader = new RedisFeedReader(
+          partition.connection!,
+          partition.feedKey,
+          (entries, gapBefore) => this.deliver(partition, entries, gapBefore),
+          this.logger,
+        );
+        return partition.reader.start(client);
+      }),
+    );
   }
 
-  async publish(channel: string, event: SseEvent): Promise<StoredEvent> {
+  async publish(
+    channel: string,
+    event: SseEvent,
+    options: PublishOptions = {},
+  ): Promise<StoredEvent> {
     const client = this.requireClient();
-    const key = this.keyPrefix + channel;
-    const { maxEvents, maxAgeMs, idleChannelMs } = this.retention;
-    let id: string;
-    try {
-      const results = await client
-        .multi()
-        .xadd(key, 'MAXLEN', '~', String(maxEvents), '*', 'e', JSON.stringify(event))
-        .xtrim(key, 'MINID', '~', `${Math.max(0, Date.now() - maxAgeMs)}-0`)
-        .pexpire(key, idleChannelMs)
-        .exec();
-      const [error, value] = results?.[0] ?? [new Error('empty reply')];
-      if (error) throw error;
-      id = value as string;
-    } catch (error) {
-      const message = (error as Error).message;
+    assertChannel(channel);
+    // A client of the user's may queue offline: a publish never waits there, unseen.
+    if (client.status !== 'ready') {
       throw new BrokerUnavailableError(
-        /timed out/i.test(message)
-          ? `Publishing to "${channel}": Redis did not answer within ${this.publishTimeoutMs} ms; ` +
-              'the event may or may not be stored (a client resuming by Last-Event-ID sees it if it is).'
-          : `Publishing to "${channel}" failed, nothing was stored: ${message}`,
-        error,
+        `Publishing to "${channel}" failed, nothing was stored: Redis is not connected ` +
+          `(${client.status}). Retry once it is back (health() says when).`,
       );
     }
-    const stored = freeze(channel, id, event);
-    await this.deliveredHere(channel, id);
+    const partition = this.partitionOf(channel);
+    const key = this.channelKey(channel, partition);
+    const { maxEvents, maxAgeMs, idleChannelMs } = this.retention;
+    const json = JSON.stringify(event);
+    const keys = [key, partition.feedKey];
+    if (options.idempotencyKey !== undefined) {
+      keys.push(
+        `${partition.tag ?? this.keyPrefix}\u0000idem\u0000${channel}\u0000${options.idempotencyKey}`,
+      );
+    }
+    let reply: PublishReply;
+    try {
+      reply = await this.withTimeout(
+        runPublishScript(
+          client,
+          keys,
+          [
+            json,
+            maxEvents,
+            `${Math.max(0, Date.now() - maxAgeMs)}-0`,
+            idleChannelMs,
+            this.feedMaxEvents,
+            channel,
+            this.idempotencyWindowMs,
+          ],
+          this.replicasToAck(),
+        ),
+      );
+    } catch (error) {
+      throw this.publishError(channel, error, options.idempotencyKey !== undefined);
+    }
+    const stored = this.toEvent(channel, reply.id, reply.firstJson ?? json);
+    await this.deliveredHere(channel, reply.id);
     return stored;
   }
 
-  subscribe(channel: string, listener: (event: StoredEvent) => void): BrokerSubscription {
+  subscribe(
+    channel: string,
+    listener: (event: StoredEvent) => void,
+    onGap?: (reason: GapReason) => void,
+  ): BrokerSubscription {
+    assertChannel(channel);
     let state = this.channels.get(channel);
     if (state === undefined) {
-      const key = this.keyPrefix + channel;
+      const partition = this.partitionOf(channel);
+      const key = this.channelKey(channel, partition);
       const created: ChannelState = {
+        channel,
         key,
-        listeners: new Set(),
+        partition,
+        listeners: new Map(),
         pending: [],
-        ready: this.lastGeneratedId(key).then((id) => {
-          created.lastId ??= id;
-          // The reader may be blocked on the other keys: it starts again with this one.
-          this.interruptRead();
+        early: [],
+        earlyOverflow: false,
+        ready: this.lookUpPosition(partition, key).then((id) => {
+          this.positionKnown(created, id);
           return id === ZERO_ID ? undefined : id;
         }),
       };
+      // Not awaited by anyone when every listener leaves first.
+      created.ready.catch(() => undefined);
       state = created;
       this.channels.set(channel, state);
-      this.interruptRead();
     }
     const current = state;
-    current.listeners.add(listener);
+    current.listeners.set(listener, onGap);
     return {
       ready:
         current.lastId === undefined
@@ -219,7 +366,7 @@ class RedisBroker implements SseBroker {
     limit: number,
   ): Promise<HistoryPage> {
     const client = this.requireClient();
-    const key = this.keyPrefix + channel;
+    const key = this.channelKey(channel);
     if (afterId !== undefined && !ID_PATTERN.test(afterId)) return { events: [], resumable: false };
     const info = await this.streamInfo(key);
     if (info === undefined) {
@@ -230,17 +377,19 @@ class RedisBroker implements SseBroker {
     if (!(await this.resumableFrom(key, from, info))) {
       return { events: [], resumable: false };
     }
-    const entries = (await client.xrange(key, `(${from}`, '+', 'COUNT', limit)) as Array<
+    const entries = (await client.call('XRANGE', key, `(${from}`, '+', 'COUNT', limit)) as Array<
       [string, string[]]
     >;
     return {
-      events: entries.map(([id, fields]) => this.toEvent(channel, id, fields)),
+      events: entries.map(([id, fields]) =>
+        this.toEvent(channel, id, fields[fields.indexOf('e') + 1] ?? '{}'),
+      ),
       resumable: true,
     };
   }
 
   async latestId(channel: string): Promise<string | undefined> {
-    const id = await this.lastGeneratedId(this.keyPrefix + channel);
+    const id = await this.lastGeneratedId(this.channelKey(channel));
     return id === ZERO_ID ? undefined : id;
   }
 
@@ -251,29 +400,41 @@ class RedisBroker implements SseBroker {
     return Number(left[1]) - Number(right[1]) || Number(left[2]) - Number(right[2]);
   }
 
-  async health(): Promise<BrokerHealth> {
+  async health(options: { signal?: AbortSignal } = {}): Promise<BrokerHealth> {
     const client = this.client?.status ?? 'not connected';
-    const reader = this.reader?.status ?? 'not connected';
-    const status =
-      this.closed || this.client === undefined
-        ? 'down'
-        : client === 'ready' && reader === 'ready'
-          ? 'up'
-          : 'degraded';
-    return { status, details: { broker: 'redis', client, reader } };
+    const readers = this.partitions.map((p) => p.connection?.status ?? 'not connected');
+    const reader = readers.every((r) => r === readers[0]) ? readers[0]! : readers.join(',');
+    const details: Record<string, unknown> = { broker: 'redis', client, reader };
+    if (this.closed || this.client === undefined || client !== 'ready') {
+      return { status: 'down', details };
+    }
+    let lagMs = 0;
+    try {
+      for (const partition of this.partitions) {
+        if (partition.reader === undefined) return { status: 'down', details };
+        const lag = await this.readerLag(this.client, partition, options.signal);
+        lagMs = Math.max(lagMs, lag);
+      }
+    } catch (error) {
+      return { status: 'down', details: { ...details, error: (error as Error).message } };
+    }
+    details.readerLagMs = lagMs;
+    const status = reader === 'ready' && lagMs <= LAG_DEGRADED_MS ? 'up' : 'degraded';
+    return { status, details };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.interruptRead();
+    for (const partition of this.partitions) partition.reader?.stop();
     // Only a connection with a socket ends with an 'end' event: one that waits to reconnect
     // (Redis is down) just stops retrying. Its pending XREAD is never settled, so the reader
     // loop is not awaited either; it holds no handle.
-    const ended = [this.reader, this.ownsClient ? this.client : undefined]
-      .filter((c): c is Redis => c !== undefined && LIVE_STATUSES.has(c.status))
+    const readers = this.partitions.map((p) => p.connection);
+    const ended = [...readers, this.ownsClient ? this.client : undefined]
+      .filter((c): c is RedisClientLike => c !== undefined && LIVE_STATUSES.has(c.status))
       .map((c) => new Promise<void>((resolve) => c.once('end', () => resolve())));
-    this.reader?.disconnect();
+    for (const connection of readers) connection?.disconnect();
     if (this.ownsClient) {
       await this.client?.quit().catch(() => this.client?.disconnect());
     }
@@ -287,7 +448,7 @@ class RedisBroker implements SseBroker {
 
   // --- internals ---------------------------------------------------------------------------
 
-  private async connectOne(connection: Redis): Promise<void> {
+  private async connectOne(connection: RedisClientLike): Promise<void> {
     if (this.options.waitForConnection) {
       await new Promise<void>((resolve) => {
         connection.once('ready', () => resolve());
@@ -326,7 +487,27 @@ class RedisBroker implements SseBroker {
     }
   }
 
-  private requireClient(): Redis {
+  /** Which feed a channel is on: a hash of its name, the same on every instance. */
+  private partitionOf(channel: string): Partition {
+    if (this.partitions.length === 1) return this.partitions[0]!;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < channel.length; i++) {
+      hash = Math.imul(hash ^ channel.charCodeAt(i), 0x01000193);
+    }
+    return this.partitions[(hash >>> 0) % this.partitions.length]!;
+  }
+
+  /** The key of a channel's stream: in its partition's slot on a cluster. */
+  private channelKey(channel: string, partition = this.partitionOf(channel)): string {
+    return (partition.tag ?? this.keyPrefix) + channel;
+  }
+
+  private replicasToAck(): { count: number; timeoutMs: number } | undefined {
+    const count = this.options.cluster?.replicasToAck ?? (this.options.cluster ? 1 : 0);
+    return count > 0 ? { count, timeoutMs: this.publishTimeoutMs } : undefined;
+  }
+
+  private requireClient(): RedisClientLike {
     if (this.client === undefined || this.closed) {
       throw new BrokerUnavailableError(
         'The Redis broker is not connected (the application is not initialised, or closed).',
@@ -335,68 +516,197 @@ class RedisBroker implements SseBroker {
     return this.client;
   }
 
-  private async readLoop(): Promise<void> {
-    const reader = this.reader!;
-    while (!this.closed) {
-      const version = this.keysVersion;
-      const active = [...this.channels.entries()].filter(([, state]) => state.lastId !== undefined);
-      if (active.length === 0) {
-        await new Promise<void>((resolve) => {
-          this.wakeReader = resolve;
-        });
-        this.wakeReader = undefined;
-        continue;
+  /**
+   * Rejects after `publishTimeoutMs`, whatever the client's own settings: a client of the
+   * user's may have no command timeout.
+   */
+  private withTimeout<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('Command timed out')), this.publishTimeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  private publishError(channel: string, error: unknown, idempotent: boolean): Error {
+    const message = (error as Error).message;
+    if (/timed out/i.test(message)) {
+      return new BrokerUnavailableError(
+        `Publishing to "${channel}": Redis did not answer within ${this.publishTimeoutMs} ms; ` +
+          'the event may or may not be stored (a client resuming by Last-Event-ID sees it if it is). ' +
+          (idempotent
+            ? 'Retrying with the same idempotencyKey stores it at most once.'
+            : 'Publish with an idempotencyKey to make a retry safe.'),
+        error,
+      );
+    }
+    if (OOM.test(message) || /EXECABORT/.test(message)) {
+      return new BrokerUnavailableError(
+        `Publishing to "${channel}" failed, nothing was stored: Redis is out of memory (it reached ` +
+          'its maxmemory, and its policy, such as noeviction, evicts nothing). Raise maxmemory, ' +
+          `lower the retention, or free memory in Redis. (${message})`,
+        error,
+      );
+    }
+    return new BrokerUnavailableError(
+      `Publishing to "${channel}" failed, nothing was stored: ${message}`,
+      error,
+    );
+  }
+
+  /**
+   * The last id of a channel's stream, looked up with every other channel subscribed in the same
+   * turn of the event loop: one pipeline, one round trip, however many channels are joined.
+   */
+  private lookUpPosition(partition: Partition, key: string): Promise<string> {
+    return new Promise<Promise<string>>((settle) => {
+      if (partition.lookups.length === 0) setImmediate(() => this.runLookups(partition));
+      partition.lookups.push({ key, settle });
+    }).then((id) => id);
+  }
+
+  /** One pipeline per partition: on a cluster, a pipeline's keys must be in one slot. */
+  private runLookups(partition: Partition): void {
+    const batch = partition.lookups;
+    partition.lookups = [];
+    let pipeline: RedisPipelineLike;
+    try {
+      pipeline = this.requireClient().pipeline();
+    } catch (error) {
+      for (const lookup of batch) lookup.settle(Promise.reject(error));
+      return;
+    }
+    // The newest entry is the stream's last id: trimming never removes it, and nothing here
+    // deletes entries. (XINFO would answer an error, with its stack, for every new channel.)
+    for (const { key } of batch) pipeline.call('XREVRANGE', key, '+', '-', 'COUNT', 1);
+    const replies = pipeline.exec();
+    batch.forEach(({ key, settle }, i) =>
+      settle(
+        replies.then(
+          (all) => {
+            const [error, reply] = all?.[i] ?? [new Error('no reply')];
+            if (error) throw this.readError(key, error);
+            return (reply as Array<[string]>)[0]?.[0] ?? ZERO_ID;
+          },
+          (error: unknown) => {
+            throw this.readError(key, error);
+          },
+        ),
+      ),
+    );
+  }
+
+  /** Delivers what arrived before the channel's position was known, after that position. */
+  private positionKnown(state: ChannelState, id: string): void {
+    state.lastId ??= id;
+    const early = state.early;
+    state.early = [];
+    if (state.earlyOverflow) {
+      state.earlyOverflow = false;
+      this.reportGap(state);
+    }
+    for (const entry of early) this.deliverEntry(state, entry);
+  }
+
+  private async deliver(
+    partition: Partition,
+    entries: readonly FeedEntry[],
+    gapBefore: boolean,
+  ): Promise<void> {
+    if (gapBefore) await this.findGaps(partition, entries);
+    let sinceYield = 0;
+    for (const entry of entries) {
+      const state = this.channels.get(entry.channel);
+      if (state === undefined) continue;
+      // A reply can hold many events (the reader catching up): the sockets get each one's
+      // bytes before the next is fanned out, instead of all of them after the whole reply.
+      if (sinceYield++ === DELIVER_PER_TURN) {
+        sinceYield = 1;
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      try {
-        this.readerId ??= String(await reader.client('ID'));
-        this.readingVersion = version;
-        const reply = (await reader.xread(
-          'COUNT',
-          1000,
-          'BLOCK',
-          5000,
-          'STREAMS',
-          ...active.map(([, state]) => state.key),
-          ...active.map(([, state]) => state.lastId!),
-        )) as Array<[string, Array<[string, string[]]>]> | null;
-        this.readingVersion = -1;
-        if (reply !== null) await this.deliver(reply);
-      } catch (error) {
-        this.readingVersion = -1;
-        if (this.closed) return;
-        // Connection lost: ioredis reconnects; reading again from the last delivered ids
-        // catches up what was published meanwhile.
-        this.logger.warn(
-          `Redis reader: ${(error as Error).message}; resuming from the last delivered ids`,
-        );
-        await new Promise<void>((resolve) => {
-          const retry = setTimeout(resolve, 200);
-          retry.unref();
-        });
-      }
+      if (this.channels.get(entry.channel) === state) this.deliverEntry(state, entry);
     }
   }
 
-  private async deliver(reply: Array<[string, Array<[string, string[]]>]>): Promise<void> {
-    let sinceYield = 0;
-    for (const [key, entries] of reply) {
-      const channel = key.slice(this.keyPrefix.length);
-      for (const [id, fields] of entries) {
-        // A reply can hold many events (the reader catching up): the sockets get each one's
-        // bytes before the next is fanned out, instead of all of them after the whole reply.
-        if (sinceYield++ === DELIVER_PER_TURN) {
-          sinceYield = 1;
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
-        const state = this.channels.get(channel);
-        if (state === undefined || state.key !== key) break;
-        if (state.lastId !== undefined && this.compareIds(id, state.lastId) <= 0) continue;
-        state.lastId = id;
-        const event = this.toEvent(channel, id, fields);
-        for (const listener of state.listeners) listener(event);
-        this.settlePending(state, id);
-      }
+  private deliverEntry(state: ChannelState, entry: FeedEntry): void {
+    if (state.lastId === undefined) {
+      if (state.early.length < EARLY_LIMIT) state.early.push(entry);
+      else state.earlyOverflow = true;
+      return;
     }
+    if (this.compareIds(entry.id, state.lastId) <= 0) return;
+    state.lastId = entry.id;
+    const event = this.toEvent(entry.channel, entry.id, entry.json);
+    for (const listener of state.listeners.keys()) listener(event);
+    this.settlePending(state, entry.id);
+  }
+
+  /**
+   * The feed lost entries this reader never read. A followed channel lost none only if Redis
+   * shows it: nothing was trimmed from its stream after the last event delivered (trimming
+   * removes the oldest first, so its first entry is not newer than that one; from no position,
+   * nothing was ever trimmed), and the stream holds none between that event and the first the
+   * reader reads now. Every other channel's listeners are told before any newer event reaches
+   * them, so that they resume from their own position (the channel's history may still hold
+   * what the feed lost) or tell their client of the gap. One pipeline, only when this happens.
+   */
+  private async findGaps(partition: Partition, entries: readonly FeedEntry[]): Promise<void> {
+    const firstSeen = new Map<string, string>();
+    for (const entry of entries) {
+      if (!firstSeen.has(entry.channel)) firstSeen.set(entry.channel, entry.id);
+    }
+    const followed = [...this.channels.values()].filter(
+      (state) => state.partition === partition && state.lastId !== undefined,
+    );
+    if (followed.length === 0) return;
+    let missed: boolean[];
+    try {
+      const pipeline = this.requireClient().pipeline();
+      for (const state of followed) {
+        const until = firstSeen.get(state.channel);
+        pipeline.call('XINFO', 'STREAM', state.key);
+        pipeline.call(
+          'XRANGE',
+          state.key,
+          `(${state.lastId}`,
+          until ? `(${until}` : '+',
+          'COUNT',
+          1,
+        );
+      }
+      const replies = (await pipeline.exec()) ?? [];
+      missed = followed.map((state, i) => {
+        const [infoError, info] = replies[2 * i] ?? [new Error('no reply')];
+        const [rangeError, between] = replies[2 * i + 1] ?? [new Error('no reply')];
+        if (infoError !== null) return !/no such key/i.test(infoError.message);
+        if (rangeError !== null || (between as unknown[]).length > 0) return true;
+        const stream = parseStreamInfo(info as unknown[]);
+        return state.lastId === ZERO_ID
+          ? stream.entriesAdded > stream.length
+          : stream.firstEntryId !== undefined &&
+              this.compareIds(stream.firstEntryId, state.lastId!) > 0;
+      });
+    } catch {
+      // Cannot tell: every followed channel may have missed events.
+      missed = followed.map(() => true);
+    }
+    followed.forEach((state, i) => {
+      if (missed[i]) this.reportGap(state);
+    });
+  }
+
+  private reportGap(state: ChannelState): void {
+    const channel = state.channel;
+    const unheard = [...state.listeners.values()].filter((onGap) => onGap === undefined).length;
+    if (unheard > 0) {
+      this.logger.warn(
+        `Redis reader fell behind the live feed's retention: ${unheard} listener(s) of "${channel}" ` +
+          'missed events (raise feedMaxEvents)',
+      );
+    }
+    for (const onGap of state.listeners.values()) onGap?.('history-gap');
   }
 
   private settlePending(state: ChannelState, delivered: string): void {
@@ -429,23 +739,41 @@ class RedisBroker implements SseBroker {
     });
   }
 
-  /** Makes the reader start again with the current keys, if it reads with older ones. */
-  private interruptRead(): void {
-    this.keysVersion++;
-    this.wakeReader?.();
-    void this.unblockStaleRead();
-  }
-
-  private async unblockStaleRead(): Promise<void> {
-    // An UNBLOCK that reaches Redis just before the XREAD does is lost (it answers 0): try
-    // again until the read in flight is one with the current keys.
-    for (let attempt = 0; attempt < 100 && !this.closed; attempt++) {
-      if (this.readingVersion === -1 || this.readingVersion === this.keysVersion) return;
-      if (this.readerId !== undefined && this.client?.status === 'ready') {
-        const unblocked = await this.client.client('UNBLOCK', this.readerId).catch(() => 0);
-        if (unblocked === 1) return;
-      }
-      await new Promise<void>((resolve) => setTimeout(resolve, 5).unref());
+  /** How long the oldest feed entry the reader has not read yet has waited, in Redis's time. */
+  private async readerLag(
+    client: RedisClientLike,
+    partition: Partition,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    signal?.throwIfAborted();
+    // On a cluster, the keyed command routes the pipeline to the feed's node: its TIME.
+    const pipeline = client.pipeline();
+    pipeline.call('XRANGE', partition.feedKey, `(${partition.reader!.position}`, '+', 'COUNT', 1);
+    pipeline.call('TIME');
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      const replies = await Promise.race([
+        pipeline.exec(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`Redis did not answer within ${HEALTH_TIMEOUT_MS} ms`)),
+            HEALTH_TIMEOUT_MS,
+          );
+          onAbort = () => reject(signal!.reason as Error);
+          signal?.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+      const [rangeError, unread] = replies?.[0] ?? [new Error('no reply')];
+      const [timeError, time] = replies?.[1] ?? [new Error('no reply')];
+      if (timeError ?? rangeError) throw (timeError ?? rangeError)!;
+      const [seconds, micros] = time as [string, string];
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      const oldest = (unread as Array<[string, string[]]>)[0]?.[0];
+      return oldest === undefined ? 0 : Math.max(0, now - Number(oldest.split('-')[0]));
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -462,7 +790,7 @@ class RedisBroker implements SseBroker {
     if (from === ZERO_ID) return info.entriesAdded === info.length;
     const newest = this.compareIds(from, info.lastGeneratedId);
     if (newest >= 0) return newest === 0;
-    const own = await this.requireClient().xrange(key, from, from);
+    const own = (await this.requireClient().call('XRANGE', key, from, from)) as unknown[];
     return own.length === 1;
   }
 
@@ -474,28 +802,39 @@ class RedisBroker implements SseBroker {
   private async streamInfo(key: string): Promise<StreamInfo | undefined> {
     let reply: unknown[];
     try {
-      reply = (await this.requireClient().xinfo('STREAM', key)) as unknown[];
+      reply = (await this.requireClient().call('XINFO', 'STREAM', key)) as unknown[];
     } catch (error) {
       if (/no such key/i.test((error as Error).message)) return undefined;
-      throw new BrokerUnavailableError(
-        `Reading "${key}" from Redis failed: ${(error as Error).message}`,
-        error,
-      );
+      throw this.readError(key, error);
     }
-    const field = (name: string) => reply[reply.indexOf(name) + 1] as string | number | undefined;
-    return {
-      lastGeneratedId: String(field('last-generated-id') ?? ZERO_ID),
-      length: Number(field('length') ?? 0),
-      entriesAdded: Number(field('entries-added') ?? 0),
-    };
+    return parseStreamInfo(reply);
   }
 
-  private toEvent(channel: string, id: string, fields: string[]): StoredEvent {
-    const raw = fields[fields.indexOf('e') + 1] ?? '{}';
-    return freeze(channel, id, JSON.parse(raw) as SseEvent);
+  private readError(key: string, error: unknown): BrokerUnavailableError {
+    return new BrokerUnavailableError(
+      `Reading "${key}" from Redis failed: ${(error as Error).message}`,
+      error,
+    );
+  }
+
+  /** Every event handed out is parsed from the broker's own JSON: nothing else holds it. */
+  private toEvent(channel: string, id: string, json: string): StoredEvent {
+    return adoptEvent({ ...(JSON.parse(json) as SseEvent), id, channel });
   }
 }
 
-function freeze(channel: string, id: string, event: SseEvent): StoredEvent {
-  return Object.freeze({ ...event, id, channel });
+function parseStreamInfo(reply: unknown[]): StreamInfo {
+  const field = (name: string) => reply[reply.indexOf(name) + 1] as string | number | undefined;
+  return {
+    lastGeneratedId: String(field('last-generated-id') ?? ZERO_ID),
+    length: Number(field('length') ?? 0),
+    entriesAdded: Number(field('entries-added') ?? 0),
+    firstEntryId: (field('first-entry') as unknown as [string] | null | undefined)?.[0],
+  };
+}
+
+function assertChannel(channel: string): void {
+  if (channel.length === 0) {
+    throw new InvalidChannelError('a channel is a non-empty string');
+  }
 }

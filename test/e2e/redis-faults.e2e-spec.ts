@@ -16,9 +16,9 @@ import { OpenHandles } from '../src/faults/open-handles.js';
 import { ResumingClient } from '../src/faults/resuming-client.js';
 import {
   freePort,
-  REDIS_SERVER_BIN,
   RedisServer,
   redisServerInstalled,
+  reportRedisServerAvailability,
 } from '../support/redis-server.js';
 
 // Redis is broken for real here: each test runs a redis-server of its own (a child process on a
@@ -27,16 +27,7 @@ import {
 // a client receives is the oracle; the broker's internals are never looked at.
 
 const installed = redisServerInstalled();
-if (process.env.CI === 'true') {
-  it(`redis-faults.e2e-spec: ${REDIS_SERVER_BIN} is installed (required under CI=true)`, () => {
-    expect(installed, `${REDIS_SERVER_BIN} is missing; CI must install redis-server`).toBe(true);
-  });
-} else if (!installed) {
-  console.warn(
-    `redis-faults.e2e-spec: skipped: ${REDIS_SERVER_BIN} is missing, and these tests start ` +
-      'redis-servers of their own (apt-get install redis-server).',
-  );
-}
+reportRedisServerAvailability(installed, 'redis-faults.e2e-spec');
 
 /** What a publish may take beyond publishTimeoutMs before it counts as hanging. */
 const PUBLISH_MARGIN_MS = 1000;

@@ -6,6 +6,7 @@ import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { expect, it } from 'vitest';
 
 /** The Debian package's binary; the fault suites need their own server, not the shared one. */
 export const REDIS_SERVER_BIN = '/usr/bin/redis-server';
@@ -20,6 +21,24 @@ const PING_INTERVAL_MS = 20;
 /** Whether `redis-server` is installed where the fault suites look for it. */
 export function redisServerInstalled(): boolean {
   return existsSync(REDIS_SERVER_BIN);
+}
+
+/**
+ * Says what happens to the suites of `file` that start redis-servers of their own: skipped with
+ * a printed reason when the binary is missing, except under `CI=true`, where a test asserts it
+ * is installed (a CI run that silently skipped them would prove nothing).
+ */
+export function reportRedisServerAvailability(installed: boolean, file: string): void {
+  if (process.env.CI === 'true') {
+    it(`${file}: ${REDIS_SERVER_BIN} is installed (required under CI=true)`, () => {
+      expect(installed, `${REDIS_SERVER_BIN} is missing; CI must install redis-server`).toBe(true);
+    });
+  } else if (!installed) {
+    console.warn(
+      `${file}: skipped: ${REDIS_SERVER_BIN} is missing, and these tests start redis-servers ` +
+        'of their own (apt-get install redis-server).',
+    );
+  }
 }
 
 /**
@@ -58,20 +77,22 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     readonly dir: string,
+    /** More `redis-server` arguments (`--maxmemory 1mb`, `--cluster-enabled yes`…). */
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
   /**
    * A server not started yet: a free port (nothing listens on it until {@link start}) and a
    * new, empty data directory.
    */
-  static async create(): Promise<RedisServer> {
+  static async create(extraArgs: readonly string[] = []): Promise<RedisServer> {
     const dir = await mkdtemp(join(tmpdir(), 'sse-redis-faults-'));
-    return new RedisServer(await freePort(), dir);
+    return new RedisServer(await freePort(), dir, extraArgs);
   }
 
   /** {@link create}, then {@link start}. */
-  static async launch(): Promise<RedisServer> {
-    const server = await RedisServer.create();
+  static async launch(extraArgs: readonly string[] = []): Promise<RedisServer> {
+    const server = await RedisServer.create(extraArgs);
     try {
       await server.start();
     } catch (error) {
@@ -125,6 +146,7 @@ export class RedisServer {
         'no',
         '--logfile',
         '',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -190,6 +212,15 @@ export class RedisServer {
   /** Lets a {@link freeze}d server go on: it answers what it received meanwhile. */
   thaw(): void {
     this.signal('SIGCONT');
+  }
+
+  /**
+   * Kills the server by its PID (SIGKILL: no flush, no goodbye) and keeps its data directory, so
+   * that {@link start} brings it back on what it had persisted, as after a crash.
+   */
+  async crash(): Promise<void> {
+    const exited = this.exited;
+    if (this.killNow() && exited !== undefined) await exited;
   }
 
   /** Kills the server by its PID if it runs, and removes its data directory. For cleanup. */
