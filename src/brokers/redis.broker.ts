@@ -51,8 +51,6 @@ export interface RedisBrokerOptions {
    * @default 10000
    */
   feedMaxEvents?: number;
-  /** How long a publish's `idempotencyKey` is remembered. @default 300000 (5 minutes) */
-  idempotencyWindowMs?: number;
   /**
    * A Redis Cluster instead of one Redis (`url`/`client` are then not used): see
    * {@link RedisClusterOptions}.
@@ -178,7 +176,8 @@ class RedisBroker implements SseBroker {
     }
     this.publishTimeoutMs = options.publishTimeoutMs ?? 2000;
     this.feedMaxEvents = options.feedMaxEvents ?? 10_000;
-    this.idempotencyWindowMs = options.idempotencyWindowMs ?? 5 * 60 * 1000;
+    // One window for every broker: `retention.idempotencyWindowMs`.
+    this.idempotencyWindowMs = this.retention.idempotencyWindowMs;
   }
 
   async connect(): Promise<void> {

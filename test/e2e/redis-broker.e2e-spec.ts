@@ -372,7 +372,7 @@ describe.skipIf(!installed)('exactly-once publish (issue 11 item 3)', () => {
 
   it('remembers a key only for idempotencyWindowMs', async () => {
     const redis = await server();
-    const hub = await broker({ url: redis.url, idempotencyWindowMs: 50 });
+    const hub = await broker({ url: redis.url, retention: { idempotencyWindowMs: 50 } });
     const own = await admin(redis);
     await hub.publish('c', { data: 'one' }, { idempotencyKey: 'k' });
     await until(async () => (await own.keys('sse:\u0000idem*')).length === 0, 'the key to expire');
