@@ -6,15 +6,18 @@ import type { SseEvent } from '../wire/sse-event.interface.js';
 import { stampId, storedEvent } from './stored-event.js';
 
 const text = fc.string({ unit: 'grapheme', maxLength: 20 });
-const event: fc.Arbitrary<SseEvent> = fc.record(
-  {
-    comment: fc.oneof(text, fc.constant('data: x\nid: y')),
-    type: text.map((t) => t.replace(/[\r\n]/g, '')),
-    retry: fc.nat(),
-    data: fc.oneof(text, fc.jsonValue(), fc.constant(':not a comment\n\ndata: x')),
-  },
-  { requiredKeys: [] },
-);
+// Events that send something (serializeEvent refuses the others; a hub event has data).
+const event: fc.Arbitrary<SseEvent> = fc
+  .record(
+    {
+      comment: fc.oneof(text, fc.constant('data: x\nid: y')),
+      type: text.map((t) => t.replace(/[\r\n]/g, '')),
+      retry: fc.nat(),
+      data: fc.oneof(text, fc.jsonValue(), fc.constant(':not a comment\n\ndata: x')),
+    },
+    { requiredKeys: [] },
+  )
+  .filter((e) => e.comment !== undefined || e.retry !== undefined || e.data !== undefined);
 
 describe('stampId', () => {
   it('writes the frame serializeEvent writes with the id', () => {
@@ -37,5 +40,30 @@ describe('storedEvent', () => {
     expect(preparedFrame(stored)!.payload.toString()).toBe(
       'event: t\nid: e-1\ndata: {"nested":{"n":1},"list":[1]}\n\n',
     );
+  });
+
+  it('copies what the frame sends and freezes only that: the publisher objects stay its own', () => {
+    const name = { toString: () => 't' };
+    class Reading {
+      constructor(private readonly value: { n: number }) {}
+      get data() {
+        return this.value;
+      }
+      type = name;
+    }
+    const reading = new Reading({ n: 1 });
+    const stored = storedEvent('c', 'e-1', reading as never);
+    expect(stored).toStrictEqual({ type: 't', data: { n: 1 }, id: 'e-1', channel: 'c' });
+    expect(Object.isFrozen(stored.data)).toBe(true);
+    expect(Object.isFrozen(name)).toBe(false);
+    expect(Object.isFrozen(reading)).toBe(false);
+    expect(Object.isFrozen(reading.data)).toBe(false);
+    expect(preparedFrame(stored)!.payload.toString()).toBe('event: t\nid: e-1\ndata: {"n":1}\n\n');
+  });
+
+  it("gives way to the broker's id: the event's own is not sent", () => {
+    const stored = storedEvent('c', 'e-2', { id: 'mine', data: 'x' });
+    expect(stored.id).toBe('e-2');
+    expect(preparedFrame(stored)!.payload.toString()).toBe('id: e-2\ndata: x\n\n');
   });
 });

@@ -1,4 +1,6 @@
-import { adoptEvent, prepareEvent } from '../wire/prepared-event.js';
+import { sentFields } from '../wire/frame.js';
+import { adoptEvent } from '../wire/prepared-event.js';
+import { eventOfFields } from '../wire/sent-event.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import type { StoredEvent } from './sse-broker.interface.js';
 
@@ -6,8 +8,9 @@ import type { StoredEvent } from './sse-broker.interface.js';
  * The event a broker stores and hands out: a deep-frozen object of its own, with its id and
  * channel, carrying its frame so every stream shares the bytes. Given `serialized` (the frame
  * without an id, see `PublishOptions.serialized`), the caller's event is taken over and the id
- * is stamped into that frame; otherwise the event is copied and serialized here, so nothing
- * the publisher does to its object afterwards changes what is sent.
+ * is stamped into that frame; otherwise a new event holding what the event's frame sends is
+ * made and serialized here (the publisher's objects are only read), so nothing the publisher
+ * does to its object afterwards changes what is sent.
  *
  * @example
  * ```ts
@@ -20,7 +23,9 @@ export function storedEvent(
   event: SseEvent,
   serialized?: string,
 ): StoredEvent {
-  if (serialized === undefined) return prepareEvent({ ...event, id, channel });
+  // The broker's id replaces any of the event's own.
+  if (serialized === undefined)
+    return adoptEvent({ ...eventOfFields(sentFields(event)), id, channel });
   return adoptEvent({ ...event, id, channel }, stampId(serialized, id));
 }
 

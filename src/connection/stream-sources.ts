@@ -57,12 +57,16 @@ export function sourceAttacher(source: unknown): SourceAttacher | undefined {
   if (isReadableStream(source)) {
     return (sink) => {
       const reader = source.getReader();
-      const link: PullLink = { target: sink };
+      const link: PullLink = { target: sink, finished: false };
       pull(link, () => reader.read());
       return {
         unsubscribe: () => {
           link.target = undefined;
-          return reader.cancel();
+          // A stream that ended or errored has nothing to cancel: cancel() on an errored one
+          // rejects with the error the stream already ended with (and that was reported).
+          if (!link.finished) return reader.cancel();
+          reader.releaseLock();
+          return undefined;
         },
       };
     };
@@ -70,14 +74,15 @@ export function sourceAttacher(source: unknown): SourceAttacher | undefined {
   if (isAsyncIterable(source)) {
     return (sink) => {
       const iterator = source[Symbol.asyncIterator]();
-      const link: PullLink = { target: sink };
+      const link: PullLink = { target: sink, finished: false };
       pull(link, () => iterator.next());
       return {
         // An async generator's return() waits for a pending next() to settle, then runs its
-        // finally blocks (what they throw rejects it, and is reported).
+        // finally blocks (what they throw rejects it, and is reported). An iterator that is
+        // done or threw has already run them: the protocol calls return() on neither.
         unsubscribe: () => {
           link.target = undefined;
-          return iterator.return?.();
+          return link.finished ? undefined : iterator.return?.();
         },
       };
     };
@@ -92,6 +97,8 @@ export function sourceAttacher(source: unknown): SourceAttacher | undefined {
  */
 interface PullLink {
   target: PullTarget | undefined;
+  /** The source said it is done, or its `next()` rejected: there is nothing left to release. */
+  finished: boolean;
 }
 
 function pull(link: PullLink, next: () => Promise<{ done?: boolean; value?: unknown }>): void {
@@ -108,10 +115,18 @@ function pull(link: PullLink, next: () => Promise<{ done?: boolean; value?: unkn
           await new Promise(setImmediate);
           continue;
         }
-        const result = await next();
+        let result: { done?: boolean; value?: unknown };
+        try {
+          result = await next();
+        } catch (error) {
+          // Set before the target hears of it: its error() may release the source at once.
+          link.finished = true;
+          throw error;
+        }
+        if (result.done) link.finished = true;
         const target = link.target;
         if (target?.isOpen !== true) return;
-        if (result.done) {
+        if (link.finished) {
           target.complete();
           return;
         }

@@ -35,4 +35,12 @@ describe('ownedEvent', () => {
     data.nested.n = 2;
     expect(event.data).toEqual({ nested: { n: 1 } });
   });
+
+  it('holds the type as the string sent, never the object of the publisher (which is not frozen)', () => {
+    const name = { toString: () => 'tick' };
+    const { event, serialized } = ownedEvent({ type: name, data: { n: 1 } } as never);
+    expect(event).toStrictEqual({ type: 'tick', data: { n: 1 } });
+    expect(serialized).toBe('event: tick\ndata: {"n":1}\n\n');
+    expect(Object.isFrozen(name)).toBe(false);
+  });
 });

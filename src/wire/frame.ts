@@ -10,6 +10,21 @@ const FORBIDDEN_IN_NAME = /[\r\n]/;
 const FORBIDDEN_IN_ID = /[\r\n\0]/;
 
 /**
+ * An event's fields as its frame sends them, each one checked: `type` and `id` as the strings
+ * written (well-formed), `comment` well-formed, and `data` as the text its `data:` lines carry.
+ * The one place that decides what a field is sent as; {@link writeFrame} writes the frame.
+ */
+export interface SentFields {
+  readonly comment?: string;
+  readonly type?: string;
+  readonly id?: string;
+  readonly retry?: number;
+  /** The well-formed string, or the JSON of any other value (then `json` is true). */
+  readonly data?: string;
+  readonly json?: boolean;
+}
+
+/**
  * Serializes one event into its exact `text/event-stream` bytes (as a string), ending with the
  * blank line that dispatches it. Pure: the same event always gives the same frame.
  *
@@ -30,52 +45,73 @@ const FORBIDDEN_IN_ID = /[\r\n\0]/;
  * ```
  */
 export function serializeEvent(event: SseEvent): string {
+  return writeFrame(sentFields(event));
+}
+
+/**
+ * Reads and checks each field of an event once (a getter is read once), as {@link SentFields}.
+ * Throws what {@link serializeEvent} throws for a field; an event with no field left is refused
+ * by {@link writeFrame}.
+ */
+export function sentFields(event: SseEvent): SentFields {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new InvalidStreamEventError(`${describeValue(event)} is not an event`);
   }
-  if (
-    event.data === undefined &&
-    event.id === undefined &&
-    event.retry === undefined &&
-    event.comment === undefined
-  ) {
+  const { comment, type, id, retry, data } = event;
+  const fields: {
+    comment?: string;
+    type?: string;
+    id?: string;
+    retry?: number;
+    data?: string;
+    json?: boolean;
+  } = {};
+  if (comment !== undefined) fields.comment = commentText(comment);
+  if (type !== undefined) {
+    fields.type = wellFormed(String(type));
+    if (FORBIDDEN_IN_NAME.test(fields.type)) {
+      throw new InvalidEventFieldError('type', 'an event name cannot contain CR or LF');
+    }
+  }
+  if (id !== undefined) {
+    fields.id = wellFormed(String(id));
+    if (FORBIDDEN_IN_ID.test(fields.id)) {
+      throw new InvalidEventFieldError('id', 'an id cannot contain CR, LF or NUL');
+    }
+  }
+  if (retry !== undefined) {
+    checkRetry(retry);
+    fields.retry = retry;
+  }
+  if (data !== undefined) {
+    fields.json = typeof data !== 'string';
+    fields.data = fields.json ? jsonText(data) : wellFormed(data as string);
+  }
+  return fields;
+}
+
+/**
+ * The frame of checked fields. Refuses fields that send nothing a client sees (none of `data`,
+ * `id`, `retry` and `comment`), with {@link InvalidStreamEventError}: a frame is never empty.
+ */
+export function writeFrame(fields: SentFields): string {
+  const { comment, type, id, retry, data } = fields;
+  if (data === undefined && id === undefined && retry === undefined && comment === undefined) {
     throw new InvalidStreamEventError(
       'an event without data, id, retry or comment sends nothing a client sees',
     );
   }
-  let frame = '';
-  let fields = false;
-  if (event.comment !== undefined) {
-    frame += serializeComment(event.comment);
-  }
-  if (event.type !== undefined) {
-    const type = wellFormed(String(event.type));
-    if (FORBIDDEN_IN_NAME.test(type)) {
-      throw new InvalidEventFieldError('type', 'an event name cannot contain CR or LF');
-    }
-    frame += `event: ${type}\n`;
-    fields = true;
-  }
-  if (event.id !== undefined) {
-    const id = wellFormed(String(event.id));
-    if (FORBIDDEN_IN_ID.test(id)) {
-      throw new InvalidEventFieldError('id', 'an id cannot contain CR, LF or NUL');
-    }
-    frame += `id: ${id}\n`;
-    fields = true;
-  }
-  if (event.retry !== undefined) {
-    frame += serializeRetry(event.retry);
-    fields = true;
-  }
-  if (event.data !== undefined) {
-    for (const line of dataText(event.data).split(LINE_BREAK)) {
-      frame += `data: ${line}\n`;
-    }
-    fields = true;
+  let frame = comment === undefined ? '' : commentLines(comment);
+  if (type !== undefined) frame += `event: ${type}\n`;
+  if (id !== undefined) frame += `id: ${id}\n`;
+  if (retry !== undefined) frame += `retry: ${retry}\n`;
+  if (data !== undefined) {
+    for (const line of data.split(LINE_BREAK)) frame += `data: ${line}\n`;
   }
   // Comments alone need no blank line: there is nothing to dispatch.
-  return fields ? `${frame}\n` : frame;
+  return type === undefined && id === undefined && retry === undefined && data === undefined
+    ? frame
+    : `${frame}\n`;
 }
 
 /**
@@ -88,14 +124,7 @@ export function serializeEvent(event: SseEvent): string {
  * ```
  */
 export function serializeComment(text: string): string {
-  if (typeof text !== 'string') {
-    throw new InvalidEventFieldError('comment', `expected a string, got ${describeValue(text)}`);
-  }
-  let out = '';
-  for (const line of wellFormed(text).split(LINE_BREAK)) {
-    out += line.length === 0 ? ':\n' : `: ${line}\n`;
-  }
-  return out;
+  return commentLines(commentText(text));
 }
 
 /**
@@ -107,19 +136,35 @@ export function serializeComment(text: string): string {
  * ```
  */
 export function serializeRetry(retry: number): string {
+  checkRetry(retry);
+  return `retry: ${retry}\n`;
+}
+
+function checkRetry(retry: number): void {
   if (!Number.isSafeInteger(retry) || retry < 0) {
     throw new InvalidEventFieldError(
       'retry',
       `expected a non-negative integer, got ${String(retry)}`,
     );
   }
-  return `retry: ${retry}\n`;
 }
 
-function dataText(data: unknown): string {
-  if (typeof data === 'string') {
-    return wellFormed(data);
+function commentText(comment: unknown): string {
+  if (typeof comment !== 'string') {
+    throw new InvalidEventFieldError('comment', `expected a string, got ${describeValue(comment)}`);
   }
+  return wellFormed(comment);
+}
+
+function commentLines(text: string): string {
+  let out = '';
+  for (const line of text.split(LINE_BREAK)) {
+    out += line.length === 0 ? ':\n' : `: ${line}\n`;
+  }
+  return out;
+}
+
+function jsonText(data: unknown): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(data);

@@ -1,4 +1,5 @@
 import { serializeEvent } from './frame.js';
+import { sentEvent } from './sent-event.js';
 import type { SseEvent } from './sse-event.interface.js';
 import { WireFrame } from './wire-frame.js';
 
@@ -10,23 +11,32 @@ import { WireFrame } from './wire-frame.js';
 const FRAME = Symbol('nestjs-event-stream.frame');
 
 /**
- * An event serialized once, for every stream it is sent to: deeply frozen, so what it holds can
- * no longer differ from the bytes it is sent as. `SseHub` events are prepared events; make your
- * own with {@link prepareEvent}.
+ * An event serialized once, for every stream it is sent to: a deep-frozen object of the
+ * library's own, holding exactly what its bytes send (`type` and `id` as strings, `data` as the
+ * JSON a client receives), so it can no longer differ from them. `SseHub` events are prepared
+ * events; make your own with {@link prepareEvent}.
  */
-export type PreparedEvent<E extends SseEvent = SseEvent> = Readonly<E> & {
+export type PreparedEvent<E extends SseEvent = SseEvent> = {
+  readonly type?: string;
+  readonly id?: string;
+  readonly retry?: number;
+  readonly comment?: string;
+  readonly data?: E extends { data?: infer D } ? D : unknown;
+} & {
   readonly [FRAME]: unknown;
 };
 
 /**
- * Serializes an event once and returns a deep-frozen copy of it that carries its bytes: every
+ * Serializes an event once and returns a new, deep-frozen event that carries its bytes: every
  * stream it is sent to shares them (fan-out from one `Subject` to many streams serializes once,
  * not once per stream). Throws what {@link serializeEvent} throws, at the call, before any stream
  * sees the event. Plain events work as well; they are serialized for each stream, as they are
  * sent, so a producer may mutate and re-emit its own objects.
  *
- * `data` that is not a string is copied as its JSON (a `Date` becomes its ISO string), which is
- * what a client receives anyway.
+ * The new event holds the fields the frame sends and nothing else: `type` and `id` as the
+ * strings sent, `retry`, `comment`, and `data` as a string or as the parse of its JSON (a `Date`
+ * becomes its ISO string), which is what a client receives anyway. The object given is only
+ * read (a `data` getter too), never frozen, nor anything it holds.
  *
  * @example
  * ```ts
@@ -35,12 +45,8 @@ export type PreparedEvent<E extends SseEvent = SseEvent> = Readonly<E> & {
  * ```
  */
 export function prepareEvent<E extends SseEvent>(event: E): PreparedEvent<E> {
-  const text = serializeEvent(event);
-  const copy: SseEvent = { ...event };
-  if (copy.data !== undefined && typeof copy.data !== 'string') {
-    copy.data = JSON.parse(JSON.stringify(copy.data)) as unknown;
-  }
-  return adoptEvent(copy, text) as PreparedEvent<E>;
+  const { event: copy, serialized } = sentEvent(event);
+  return adoptEvent(copy, serialized) as PreparedEvent<E>;
 }
 
 /**

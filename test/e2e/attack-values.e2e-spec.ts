@@ -115,9 +115,10 @@ describe('prepareEvent of exotic inputs', () => {
   });
 });
 
-// prepareEvent freezes the user's own objects (not only its copy) when they sit in a field other
-// than `data`: an `id` object (a database cursor, an ObjectId-like value), a `type` object.
-describe.skip("KNOWN BUG: prepareEvent copies own properties, not what it serialized: freezes the caller's id/type objects, throws on typed arrays, drops getters", () => {
+// prepareEvent builds its copy from what it serialized, never from the caller's objects: an `id`
+// object (a database cursor, an ObjectId-like value) or a `type` object stays the caller's and
+// unfrozen, a Buffer id is sent as its string, and a `data` getter is what the copy holds.
+describe("prepareEvent copies what it serialized: leaves the caller's id/type objects alone, accepts typed arrays, reads getters", () => {
   it('leaves an id object of the caller unfrozen', () => {
     const cursor = { page: 1, toString: () => 'p1' };
     prepareEvent({ id: cursor as unknown as string, data: 'x' });
