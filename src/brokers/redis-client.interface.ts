@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { Redis } from 'ioredis';
+ * // Redis: the client class of ioredis, imported by your application.
  * const client: RedisClientLike = new Redis(process.env.REDIS_URL!);
  * SseModule.forRoot({ broker: redisBroker({ client }) });
  * ```
