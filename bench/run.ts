@@ -3,7 +3,7 @@
  *
  *   npx tsc -p bench/tsconfig.json && node bench/dist/bench/run.js [--quick] [--runs N]
  *       [--only fanout-small,fanout-large,idle,slow,churn,hub-memory,hub-redis,hub-cross]
- *       [--servers raw,builtin,ours] [--out path]
+ *       [--servers raw,builtin,ours,minimal] [--out path]
  *   node bench/dist/bench/run.js --hub     # the hub group alone (memory, Redis, 2 instances);
  *                                          # its section of RESULTS.md is replaced in place
  *
@@ -128,6 +128,8 @@ const SCRIPTS: Record<ServerKey, string> = {
   raw: 'servers/raw.js',
   builtin: 'servers/nest-builtin.js',
   ours: 'servers/nest-event-stream.js',
+  /** Only when asked for (`--servers minimal,builtin,ours`): issue 11's churn floor. */
+  minimal: 'servers/nest-minimal.js',
 };
 
 for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) fail(`unknown scenario "${s}"`);
@@ -137,7 +139,7 @@ try {
 } catch {
   fail(`--redis-url: not a URL (${redisUrl})`);
 }
-for (const s of servers) if (!(s in SCRIPTS)) fail(`unknown server "${s}" (raw, builtin, ours)`);
+for (const s of servers) if (!(s in SCRIPTS)) fail(`unknown server "${s}" (raw, builtin, ours, minimal)`);
 if (!(runs >= 1)) fail('--runs must be at least 1');
 
 function fail(message: string): never {
