@@ -18,6 +18,8 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
 
+const ms = (us: number) => us / 1000;
+
 function percentiles(values: number[]): { p50: number; p99: number; max: number } {
   // oxlint-disable-next-line unicorn/no-array-sort -- a fresh array from map()
   const sorted = values.sort((a, b) => a - b);
@@ -76,7 +78,6 @@ serveRpc({
     const sum = (f: (c: StormClient) => number) => clients.reduce((n, c) => n + f(c), 0);
     const lost = (c: StormClient) => c.lost + c.missingUpTo(lastSeq);
     const resumed = clients.filter((c) => c.resumedAt !== 0);
-    const ms = (us: number) => us / 1000;
     const retryHints = clients.filter((c) => c.endedAt !== 0).map((c) => c.retryAtEnd);
     const bad = clients.find((c) => lost(c) > 0 || c.duplicated > 0 || c.idMismatches > 0);
     return {

@@ -145,10 +145,10 @@ try {
   // lasts as long as the storm does.
   const perSecond = rate * channels;
   let nextSeq = 0;
-  let publishing = true;
+  const control = { publishing: true };
   const publishResults: PublishResult[] = [];
   const publishLoop = (async () => {
-    while (publishing) {
+    while (control.publishing) {
       const r = await publisher.call<PublishResult>(
         'publish',
         { first: nextSeq, count: perSecond, size: 100, intervalMs: 1000 / perSecond },
@@ -181,7 +181,7 @@ try {
   const stormMs = performance.now() - closeStarted;
   say(`storm over after ${(stormMs / 1000).toFixed(1)} s: ${JSON.stringify(progress)}`);
   await sleep(AFTER_RESUME_MS);
-  publishing = false;
+  control.publishing = false;
   await publishLoop;
   const lastSeq = nextSeq - 1;
   const drained = await load.call<{ behind: number; ms: number }>(

@@ -32,6 +32,8 @@ export interface CapacityResult {
     serverCpuMs: number;
     cpuUsPerDelivery: number;
     peakCores: number;
+    /** The load generator's peak: near 1, the latency includes its own lag reading. */
+    loadPeakCores: number;
     othersCores: number;
     missing: number;
     gaps: number;
@@ -77,12 +79,12 @@ export function capacityReport(r: CapacityResult, context: { environment: string
     `| streams held by one process (heartbeat ${f(r.heartbeatMs)} ms) | ${f(r.streams)} (opened in ${f(r.openMs / 1000, 1)} s; load average then ${r.loadAtOpen}) |`,
     `| RSS per stream (KiB), after GC | ${kib(r.rssPerStream)} |`,
     `| … JS heap / Buffers per stream (KiB) | ${kib(r.heapPerStream)} / ${kib(r.externalPerStream)} |`,
-    `| RSS of the process: baseline / with every stream (MiB) | ${mib(r.rssBase)} / ${mib(r.rssHeld)} |`,
-    `| heartbeats alone, ${f(hb.windowMs / 1000)} s: heartbeats received | ${f(hb.heartbeats)} (${f(hb.heartbeats / r.streams / (hb.windowMs / 1000), 2)} per stream per second) |`,
+    `| RSS of the process: baseline / with every stream / after the fan-out (MiB, after GC) | ${mib(r.rssBase)} / ${mib(r.rssHeld)} / ${mib(r.rssAfterFanout)} |`,
+    `| heartbeats alone, ${f(hb.windowMs / 1000, 1)} s: heartbeats received | ${f(hb.heartbeats)} (${f(hb.heartbeats / r.streams / (hb.windowMs / 1000), 2)} per stream per second) |`,
     `| … server CPU per second (ms/s) | ${f(hb.cpuMsPerSecond, 1)} (peak ${f(hb.peakCores, 2)} cores over 250 ms; load average ${hb.loadAverage}; other work ${f(hb.othersCores, 2)} cores) |`,
     `| … server CPU per heartbeat (µs) | ${f(hb.cpuUsPerHeartbeat, 2)} |`,
     `| fan-out with heartbeats on: ${f(fo.events)} events of 100 B, one per ${f(fo.intervalMs)} ms, to every stream | ${f(fo.deliveries)} deliveries, ${f(fo.heartbeatsMeanwhile)} heartbeats meanwhile |`,
-    `| … delivery latency p50 / p99 / max (ms) | ${f(fo.p50Ms, 1)} / ${f(fo.p99Ms, 1)} / ${f(fo.maxMs, 1)} |`,
+    `| … delivery latency p50 / p99 / max (ms) | ${f(fo.p50Ms, 1)} / ${f(fo.p99Ms, 1)} / ${f(fo.maxMs, 1)} (load generator peak ${f(fo.loadPeakCores, 2)} cores) |`,
     `| … server CPU per delivery (µs, heartbeats taken out) | ${f(fo.cpuUsPerDelivery, 2)} (peak ${f(fo.peakCores, 2)} cores; load average ${fo.loadAverage}; other work ${f(fo.othersCores, 2)} cores) |`,
     `| … every event to every stream once, in order | ${clean ? 'yes' : `**no**: missing ${fo.missing}, gaps ${fo.gaps}, duplicates ${fo.duplicates}, malformed ${fo.malformed + hb.malformed}, closed early ${fo.closedEarly}`} |`,
     '',

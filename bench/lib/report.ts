@@ -278,7 +278,9 @@ export function renderReport(results: AllResults, context: ReportContext): strin
   // The minimal handler has a column only in runs that measured it (`--servers minimal,…`).
   const withMinimal = Object.values(results).some((byServer) => byServer?.minimal !== undefined);
   const servers: ServerKey[] = withMinimal
-    ? ['raw', 'minimal', 'builtin', 'ours']
+    ? (['raw', 'minimal', 'builtin', 'ours'] as const).filter((server) =>
+        Object.values(results).some((byServer) => byServer?.[server] !== undefined),
+      )
     : ['raw', 'builtin', 'ours'];
   const out: string[] = [];
   out.push(`# ${context.title}`, '');
@@ -286,7 +288,8 @@ export function renderReport(results: AllResults, context: ReportContext): strin
   out.push(
     `Medians of ${context.runs} run(s) per scenario and server; each run starts a fresh server ` +
       '(`taskset -c 0`) and a fresh load generator (`taskset -c 1`). Ratios are to the raw ' +
-      '`node:http` server, except where the target is against `@Sse()`.',
+      '`node:http` server, except where the target is against `@Sse()`' +
+      (withMinimal ? ' or the minimal `@Res()` handler (`servers/nest-minimal.ts`).' : '.'),
     '',
   );
   out.push(

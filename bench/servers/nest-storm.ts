@@ -44,7 +44,9 @@ function countingReady(inner: SseBroker): { broker: SseBroker; ready: () => numb
     let state: 'waiting' | 'ready' | 'gone' = 'waiting';
     subscription.ready.then(
       () => {
-        if (state === 'waiting') (state = 'ready'), ready++;
+        if (state !== 'waiting') return;
+        state = 'ready';
+        ready++;
       },
       () => undefined,
     );
