@@ -23,7 +23,8 @@ const ms = (us: number) => us / 1000;
 function percentiles(values: number[]): { p50: number; p99: number; max: number } {
   // oxlint-disable-next-line unicorn/no-array-sort -- a fresh array from map()
   const sorted = values.sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
   return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN };
 }
 

@@ -115,7 +115,9 @@ const loadBefore = uptime();
 const startedAt = new Date();
 const began = performance.now();
 
-say(`${clients} clients on ${channels} channels, ${rate} events/s each; load average ${loadBefore}`);
+say(
+  `${clients} clients on ${channels} channels, ${rate} events/s each; load average ${loadBefore}`,
+);
 const b = await start('B', 'servers/nest-storm.js', serverCore, env);
 const a = await start('A', 'servers/nest-storm.js', serverCore, env);
 const publisher = await start('publisher', 'servers/nest-storm.js', loadCore, {
@@ -132,7 +134,9 @@ try {
     180_000,
   );
   if (opened.ok !== clients) {
-    throw new Error(`opened ${opened.ok} of ${clients} streams on A: ${JSON.stringify(opened.statuses)}`);
+    throw new Error(
+      `opened ${opened.ok} of ${clients} streams on A: ${JSON.stringify(opened.statuses)}`,
+    );
   }
   for (let waited = 0; (await stats(a)).subscribers < clients; waited += 50) {
     if (waited > 30_000) throw new Error('the streams on A were not all subscribed within 30 s');
@@ -270,9 +274,12 @@ const lines = [
   `| events received in all; clients behind at the end | ${f(r.events)}; ${f(r.drained.behind)} |`,
   '',
 ];
-if (r.sample) lines.push(`First client with a loss or duplicate: \`${JSON.stringify(r.sample)}\``, '');
+if (r.sample)
+  lines.push(`First client with a loss or duplicate: \`${JSON.stringify(r.sample)}\``, '');
 const markdown = lines.join('\n');
 console.log(markdown);
 writeFileSync(join(here, '..', 'storm.json'), JSON.stringify(result, null, 2));
 if (outFile !== undefined) writeFileSync(outFile, markdown);
-say(`done; numbers in ${join('bench', 'dist', 'storm.json')}${outFile ? `, Markdown in ${outFile}` : ''}`);
+say(
+  `done; numbers in ${join('bench', 'dist', 'storm.json')}${outFile ? `, Markdown in ${outFile}` : ''}`,
+);
