@@ -125,6 +125,7 @@ const publisher = await start('publisher', 'servers/nest-storm.js', loadCore, {
   BENCH_STORM_ROLE: 'publisher',
 });
 const load = await start('load', 'storm-load.js', loadCore, {});
+say(`pids: A ${a.pid}, B ${b.pid}, publisher ${publisher.pid}, load ${load.pid}`);
 
 let result: Record<string, unknown>;
 try {
