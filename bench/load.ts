@@ -66,6 +66,9 @@ class Window {
 
 let window: Window | undefined;
 let cpuAtArm = process.cpuUsage();
+/** Bytes the open streams had received when the window was armed (heartbeats count here). */
+let bytesAtArm = 0;
+const bytesOfAll = () => clients.reduce((n, c) => n + c.socketBytes, 0);
 const counters = { gaps: 0, duplicates: 0, malformed: 0, others: 0, malformedSample: '' };
 
 /** One SSE connection. */
@@ -259,6 +262,7 @@ serveRpc({
     counters.malformedSample = '';
     window = new Window(args.from, args.to, args.size, tracked);
     cpuAtArm = process.cpuUsage();
+    bytesAtArm = bytesOfAll();
     for (const c of tracked) {
       c.inWindow = c.next < args.to;
       if (!c.inWindow) window.finish();
@@ -322,6 +326,12 @@ serveRpc({
       ...summarize(all, Math.max(...groups.map((g) => g.lastReceivedAt))),
       byPort,
       loadCpuMs: (cpu.user + cpu.system) / 1000,
+      /**
+       * Bytes every stream received during the window, frames and heartbeats: a heartbeat is
+       * a line, not a frame, so the frame reader does not see it (bench/capacity.ts counts them
+       * from this in a window without events).
+       */
+      socketBytes: bytesOfAll() - bytesAtArm,
       wrongSize: w.wrongSize,
       closedEarly: w.closedEarly,
       unfinished: unfinished.length,

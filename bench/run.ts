@@ -2,15 +2,16 @@
  * Runs every scenario against the three servers and writes bench/RESULTS.md.
  *
  *   npx tsc -p bench/tsconfig.json && node bench/dist/bench/run.js [--quick] [--runs N]
- *       [--only fanout-small,fanout-large,idle,slow,churn,hub-memory,hub-redis,hub-cross]
- *       [--servers raw,builtin,ours,otel] [--out path]   (otel: ours with an OpenTelemetry SDK)
+ *       [--only fanout-small,fanout-large,idle,slow,churn,hub-memory,hub-redis,hub-cross,
+ *               storm,capacity]
+ *       [--servers raw,builtin,ours,otel,minimal] [--out path]   (otel: ours with an OpenTelemetry SDK)
  *   node bench/dist/bench/run.js --hub     # the hub group alone (memory, Redis, 2 instances);
  *                                          # its section of RESULTS.md is replaced in place
  *
  * Each run of a scenario starts a fresh server pinned to core 0 and a fresh load generator
  * pinned to core 1; both are stopped by PID when the run ends, whatever happened.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -114,7 +115,16 @@ const HUB_IN_FULL_RUN = true;
 const requested =
   flags.only?.split(',') ??
   (flags.hub ? HUB_VARIANTS : [...ALL_SCENARIOS, ...(HUB_IN_FULL_RUN ? HUB_VARIANTS : [])]);
-const scenarios = requested.filter((s) => !HUB_VARIANTS.includes(s as HubVariant)) as ScenarioKey[];
+/**
+ * Issue 11's scenarios have entry points of their own (they start their own processes): with
+ * `--only storm,capacity` they run as children of this one, and their sections are added to
+ * the report. They are not part of the full run (each takes 1–2 minutes).
+ */
+const ENTRY_POINTS: Record<string, string> = { storm: 'storm.js', capacity: 'capacity.js' };
+const entryScenarios = requested.filter((s) => s in ENTRY_POINTS);
+const scenarios = requested.filter(
+  (s) => !HUB_VARIANTS.includes(s as HubVariant) && !(s in ENTRY_POINTS),
+) as ScenarioKey[];
 const hubVariants = requested.filter((s) => HUB_VARIANTS.includes(s as HubVariant)) as HubVariant[];
 const redisUrl = flags['redis-url'] ?? 'redis://127.0.0.1:6379';
 /** Every Redis key this process makes starts with this. */
@@ -129,6 +139,8 @@ const SCRIPTS: Record<ServerKey, string> = {
   builtin: 'servers/nest-builtin.js',
   ours: 'servers/nest-event-stream.js',
   otel: 'servers/nest-event-stream-otel.js',
+  /** Only when asked for (`--servers minimal,builtin,ours`): issue 11's churn floor. */
+  minimal: 'servers/nest-minimal.js',
 };
 
 for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) fail(`unknown scenario "${s}"`);
@@ -139,7 +151,7 @@ try {
   fail(`--redis-url: not a URL (${redisUrl})`);
 }
 for (const s of servers)
-  if (!(s in SCRIPTS)) fail(`unknown server "${s}" (raw, builtin, ours, otel)`);
+  if (!(s in SCRIPTS)) fail(`unknown server "${s}" (raw, builtin, ours, otel, minimal)`);
 if (!(runs >= 1)) fail('--runs must be at least 1');
 
 function fail(message: string): never {
@@ -479,6 +491,39 @@ if (hubVariants.length > 0) {
   }
 }
 
+// --- issue 11's entry points ------------------------------------------------------------
+
+const entrySections: string[] = [];
+for (const scenario of entryScenarios) {
+  console.error(`bench: ${scenario}: node ${ENTRY_POINTS[scenario]}`);
+  const child = spawn(
+    process.execPath,
+    [
+      join(here, ENTRY_POINTS[scenario]!),
+      ...(flags.quick ? ['--quick'] : []),
+      ...(flags['server-flags'] ? [`--server-flags=${flags['server-flags']}`] : []),
+      ...(flags.verbose ? ['--verbose'] : []),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let markdown = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (markdown += text));
+  const code = await new Promise<number | null>((done) => child.once('close', done));
+  entrySections.push(
+    code === 0 ? markdown : `## ${scenario}\n\n**failed** (exit code ${code}); see stderr.\n`,
+  );
+}
+if (entryScenarios.length > 0 && scenarios.length === 0 && hubVariants.length === 0) {
+  const sections = entrySections.join('\n');
+  const target = resolve(
+    flags.out ?? join(benchDir, flags.quick ? 'RESULTS.scale.quick.md' : 'RESULTS.scale.md'),
+  );
+  writeFileSync(target, sections);
+  console.log(sections);
+  console.error(`bench: wrote ${relative(process.cwd(), target)}`);
+  process.exit(0);
+}
+
 await stopAll();
 const strayKeys = await deleteRunKeys();
 if (strayKeys > 0) console.error(`bench: deleted ${strayKeys} Redis key(s) left by failed runs`);
@@ -527,7 +572,7 @@ if (scenarios.length === 0) {
     // none yet
   }
   writeFileSync(jsonFile, JSON.stringify({ ...json, hub: hubResults }, null, 2));
-  console.log(hubSection);
+  console.log([hubSection, ...entrySections].join('\n'));
   console.error(`bench: wrote the hub section of ${relative(process.cwd(), outFile)}`);
   process.exit(0);
 }
@@ -538,7 +583,7 @@ const report = renderReport(results, {
   runs,
   environment,
 });
-const fullReport = hubSection === '' ? report : `${report}\n${hubSection}`;
+const fullReport = [report, hubSection, ...entrySections].filter((s) => s !== '').join('\n');
 writeFileSync(outFile, fullReport);
 writeFileSync(
   join(here, '..', 'results.json'),

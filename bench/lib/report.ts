@@ -6,7 +6,7 @@ import {
   type SlowResult,
 } from './scenarios.js';
 
-export type ServerKey = 'raw' | 'builtin' | 'ours' | 'otel';
+export type ServerKey = 'raw' | 'builtin' | 'ours' | 'otel' | 'minimal';
 export type ScenarioKey = 'fanout-small' | 'fanout-large' | 'idle' | 'slow' | 'churn';
 
 export const SERVER_LABELS: Record<ServerKey, string> = {
@@ -14,6 +14,7 @@ export const SERVER_LABELS: Record<ServerKey, string> = {
   builtin: 'Nest `@Sse()`',
   ours: 'nestjs-event-stream',
   otel: 'nestjs-event-stream + OpenTelemetry SDK',
+  minimal: 'minimal Nest `@Res()`',
 };
 
 export interface ScenarioResults {
@@ -50,7 +51,8 @@ export interface ReportContext {
 }
 
 interface Target {
-  against: 'raw' | 'builtin';
+  /** `minimal`: the smallest hand-written Nest handler (issue 11's churn target). */
+  against: 'raw' | 'builtin' | 'minimal';
   op: '>=' | '<=';
   ratio: number;
 }
@@ -176,6 +178,7 @@ function rows(c: ReportContext['sizes']): Array<NumericRow<ScenarioKey>> {
       metric: '… server CPU per cycle (µs)',
       pick: (r: ChurnSummary) => r.serverCpuUsPerCycle,
       format: int,
+      target: { against: 'minimal', op: '<=', ratio: 1.15 },
     },
     {
       scenario: 'churn',
@@ -273,26 +276,34 @@ function backToBaseline(r: ChurnSummary): boolean {
 
 /** The results as Markdown: medians and ratios, the targets, then every run. */
 export function renderReport(results: AllResults, context: ReportContext): string {
-  const servers: ServerKey[] = ['raw', 'builtin', 'ours'];
+  // The minimal handler has a column only in runs that measured it (`--servers minimal,…`).
+  const withMinimal = Object.values(results).some((byServer) => byServer?.minimal !== undefined);
+  const servers: ServerKey[] = withMinimal
+    ? (['raw', 'minimal', 'builtin', 'ours'] as const).filter((server) =>
+        Object.values(results).some((byServer) => byServer?.[server] !== undefined),
+      )
+    : ['raw', 'builtin', 'ours'];
   const out: string[] = [];
   out.push(`# ${context.title}`, '');
   out.push(...context.environment.map((line) => `- ${line}`), '');
   out.push(
     `Medians of ${context.runs} run(s) per scenario and server; each run starts a fresh server ` +
       '(`taskset -c 0`) and a fresh load generator (`taskset -c 1`). Ratios are to the raw ' +
-      '`node:http` server, except where the target is against `@Sse()`.',
+      '`node:http` server, except where the target is against `@Sse()`' +
+      (withMinimal ? ' or the minimal `@Res()` handler (`servers/nest-minimal.ts`).' : '.'),
     '',
   );
   out.push(
-    `| Metric | ${servers.map((s) => SERVER_LABELS[s]).join(' | ')} | @Sse()/raw | ours/raw | ours/@Sse() | target (ours) |`,
-    '|---|---:|---:|---:|---:|---:|---:|---|',
+    `| Metric | ${servers.map((s) => SERVER_LABELS[s]).join(' | ')} | @Sse()/raw | ours/raw | ours/@Sse() |${withMinimal ? ' ours/minimal |' : ''} target (ours) |`,
+    `|---|${servers.map(() => '---:|').join('')}---:|---:|---:|${withMinimal ? '---:|' : ''}---|`,
   );
   for (const row of rows(context.sizes)) {
     if (!(row.scenario in results)) continue;
     const values = servers.map((server) =>
       median(successes(results, row.scenario, server).map(row.pick)),
     );
-    const [raw, builtin, ours] = values as [number, number, number];
+    const at = (server: ServerKey) => values[servers.indexOf(server)] ?? NaN;
+    const [raw, builtin, ours, minimal] = [at('raw'), at('builtin'), at('ours'), at('minimal')];
     const cells = values.map((v, i) =>
       Number.isFinite(v)
         ? row.format(v)
@@ -302,15 +313,20 @@ export function renderReport(results: AllResults, context: ReportContext): strin
     );
     let target = '';
     if (row.target !== undefined) {
-      const base = row.target.against === 'raw' ? raw : builtin;
+      const base = { raw, builtin, minimal }[row.target.against];
       const r = ours / base;
       const met = row.target.op === '>=' ? r >= row.target.ratio : r <= row.target.ratio;
-      const name = row.target.against === 'raw' ? 'raw' : '@Sse()';
+      const name = { raw: 'raw', builtin: '@Sse()', minimal: 'minimal' }[row.target.against];
       target = `${row.target.op} ${row.target.ratio}× ${name}: ${Number.isFinite(r) ? (met ? 'met' : '**missed**') : '–'}`;
     }
     const ratios = row.noRatio
-      ? ['', '', '']
-      : [ratio(builtin, raw), ratio(ours, raw), ratio(ours, builtin)];
+      ? ['', '', '', ...(withMinimal ? [''] : [])]
+      : [
+          ratio(builtin, raw),
+          ratio(ours, raw),
+          ratio(ours, builtin),
+          ...(withMinimal ? [ratio(ours, minimal)] : []),
+        ];
     out.push(`| ${row.metric} | ${cells.join(' | ')} | ${ratios.join(' | ')} | ${target} |`);
     if (row.metric.startsWith('… bytes the slow client got')) {
       const outcomes = servers.map((s) => slowOutcome(successes(results, 'slow', s)[0]));
@@ -328,13 +344,13 @@ export function renderReport(results: AllResults, context: ReportContext): strin
             ? 'met'
             : '**missed**';
       out.push(
-        `| … what happened to the slow client (run 1) | ${outcomes.join(' | ')} | | | | bounded by maxBufferedBytes (1 MiB): ${bounded} |`,
+        `| … what happened to the slow client (run 1) | ${outcomes.join(' | ')} | | | |${withMinimal ? ' |' : ''} bounded by maxBufferedBytes (1 MiB): ${bounded} |`,
       );
     }
     if (row.metric.startsWith('… timers vs before')) {
       const back = servers.map((s) => churnBaseline(successes(results, 'churn', s)));
       out.push(
-        `| … heap, handles, timers back to baseline (every run) | ${back.join(' | ')} | | | | |`,
+        `| … heap, handles, timers back to baseline (every run) | ${back.join(' | ')} | | | |${withMinimal ? ' |' : ''} |`,
       );
     }
   }
@@ -428,7 +444,7 @@ function checks(results: AllResults, servers: ServerKey[]): string[] {
 function everyRun(results: AllResults, context: ReportContext, servers: ServerKey[]): string[] {
   const out = ['## Every run', ''];
   out.push('| Metric | ' + servers.map((s) => SERVER_LABELS[s]).join(' | ') + ' |');
-  out.push('|---|---|---|---|');
+  out.push(`|---|${servers.map(() => '---|').join('')}`);
   for (const row of rows(context.sizes)) {
     if (!(row.scenario in results)) continue;
     const cells = servers.map((server) => {

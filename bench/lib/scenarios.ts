@@ -35,6 +35,8 @@ export interface CollectResult {
   maxMs: number;
   /** CPU the load generator used from arming the window to its end. */
   loadCpuMs: number;
+  /** Bytes the streams received during the window (frames, chunk framing, heartbeats). */
+  socketBytes: number;
   wrongSize: number;
   closedEarly: number;
   unfinished: number;
