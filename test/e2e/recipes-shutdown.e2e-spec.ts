@@ -1,6 +1,5 @@
 import { execFile, fork } from 'node:child_process';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -52,9 +51,8 @@ describe('recipe: SIGTERM with enableShutdownHooks()', () => {
           reject(new Error(`the app exited (${code}) before listening`)),
         );
       });
-      // The helper reads a server's port; this server is in the child.
-      const childServer = { listening: true, address: () => ({ port }) } as unknown as Server;
-      const stream = await openEventStream(childServer, { path: '/updates' });
+      // The server is in the child: the helper is given its origin.
+      const stream = await openEventStream(`http://127.0.0.1:${port}`, { path: '/updates' });
       expect(stream.status).toBe(200);
 
       child.kill('SIGTERM');
