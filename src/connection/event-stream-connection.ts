@@ -419,7 +419,8 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   /** The client went away (the response closed first). */
   clientClosed(): void {
-    this.dispose('client');
+    // A closing stream ended for the server's reason; its client left before the last bytes.
+    this.dispose(this.closing?.reason ?? 'client');
   }
 
   /**

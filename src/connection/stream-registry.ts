@@ -255,7 +255,9 @@ export class StreamRegistry
     });
     await Promise.race([Promise.all(allFlushed), graceOver]);
     clearTimeout(timer);
-    // A client that does not read its last bytes would hold app.close() forever.
+    // A client that does not read its last bytes would hold app.close() forever. A stream still
+    // closing is cut (and reported) now, before lifecycle$ completes.
+    for (const res of flushing) this.connections.get(res)?.destroy('shutdown');
     for (const res of flushing) res.destroy();
   }
 
