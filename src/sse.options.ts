@@ -124,6 +124,14 @@ export interface SseModuleOptions {
    */
   shutdownGraceMs?: number;
   /**
+   * How long a stream the server ended (its source completed, `close()`, `maxLifetimeMs`) may
+   * take to flush what its slow client has not read yet. Until then the stream keeps its slot
+   * in the connection limits and its queued bytes in `maxTotalBufferedBytes`; after it, the
+   * connection is cut.
+   * @default 5000
+   */
+  closeGraceMs?: number;
+  /**
    * An event sent to every open stream at shutdown, before its `retry:` hint and its end.
    * @default undefined (none)
    */
@@ -194,7 +202,7 @@ export type ResolvedSseOptions = Required<Omit<SseModuleOptions, OptionalOptions
 type OptionalOptions = 'retryMs' | 'shutdownEvent' | 'broker' | 'meterProvider';
 
 /** What one stream runs with: the module's options overridden by its route's. */
-export type StreamSettings = Pick<ResolvedSseOptions, RouteOptionName>;
+export type StreamSettings = Pick<ResolvedSseOptions, RouteOptionName | 'closeGraceMs'>;
 
 /** The defaults of every option, in one place. */
 export const SSE_DEFAULTS: Readonly<Omit<ResolvedSseOptions, OptionalOptions>> = Object.freeze({
@@ -214,6 +222,7 @@ export const SSE_DEFAULTS: Readonly<Omit<ResolvedSseOptions, OptionalOptions>> =
   reconnectDelayMs: 1000,
   reconnectJitterMs: 4000,
   shutdownGraceMs: 5000,
+  closeGraceMs: 5000,
   replayPageSize: 100,
   replayBufferLimit: 10_000,
 });
@@ -256,6 +265,7 @@ export function routeSettings(
     resetEvent: route.resetEvent ?? module.resetEvent,
     maxConnections: Math.min(route.maxConnections ?? Infinity, module.maxConnections),
     maxLifetimeMs: route.maxLifetimeMs ?? module.maxLifetimeMs,
+    closeGraceMs: module.closeGraceMs,
   };
   return settings;
 }
@@ -374,6 +384,7 @@ const MODULE_RULES: Record<keyof SseModuleOptions, Rule> = {
   reconnectDelayMs: milliseconds(0),
   reconnectJitterMs: milliseconds(0),
   shutdownGraceMs: milliseconds(0),
+  closeGraceMs: milliseconds(0),
   shutdownEvent: EVENT,
   broker: BROKER,
   replayPageSize: POSITIVE_COUNT,

@@ -16,6 +16,12 @@ const enum State {
    */
   Starting,
   Open,
+  /**
+   * Ended by the server while its client was not reading: the source is let go, and the queue
+   * goes on flushing as the socket drains, still within the budgets, until it is written (then
+   * the response ends) or `closeGraceMs` passes (then it is cut).
+   */
+  Closing,
   Closed,
 }
 
@@ -81,6 +87,8 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   private drainWaiters?: Array<() => void>;
   private waitingForDrain = false;
   private knownClientKey?: { value: string | undefined };
+  /** Set in {@link State.Closing}: how the stream ends once flushed, and when it is cut. */
+  private closing?: { reason: CloseReason; last?: WireFrame; deadline: NodeJS.Timeout };
 
   constructor(
     readonly id: number,
@@ -174,7 +182,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   }
 
   next(event: SseEvent): void {
-    if (this.state === State.Closed) return;
+    if (this.state >= State.Closing) return;
     let frame: WireFrame;
     try {
       frame = this.owner.frameOf(event);
@@ -199,7 +207,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       }
       return;
     }
-    if (this.state === State.Closed) return;
+    if (this.state >= State.Closing) return;
     this.owner.logger.error(
       `${this.handler}: the event source failed after the stream opened; sending "${this.settings.errorEvent}" and ending it`,
       error instanceof Error ? error.stack : String(error),
@@ -229,7 +237,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   /** Resolves once the socket drained (or the stream closed): how a pull source waits. */
   drained(): Promise<void> {
-    if (this.writable || this.state === State.Closed) return Promise.resolve();
+    if (this.writable || this.state >= State.Closing) return Promise.resolve();
     return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
   }
 
@@ -247,8 +255,13 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   /** Ends the response; what is queued is written first, then `last` (if given). */
   end(reason: CloseReason, last?: WireFrame): void {
-    if (this.state === State.Closed) return;
+    if (this.state >= State.Closing) return;
     if (this.state === State.Open && !this.port.gone) {
+      // Written now, a full socket's queue would leave every budget (and the slot) behind.
+      if (this.waitingForDrain) {
+        this.closeWhenFlushed(reason, last);
+        return;
+      }
       if (this.droppedSinceReset > 0) this.sendReset();
       const queue = this.queue;
       if (queue !== undefined) {
@@ -346,6 +359,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   private onDrain(): void {
     this.waitingForDrain = false;
+    if (this.state === State.Closing) return this.flushClosing();
     if (this.state !== State.Open) return;
     if (this.flushQueue()) {
       this.releaseDrainWaiters();
@@ -405,7 +419,8 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   /** The client went away (the response closed first). */
   clientClosed(): void {
-    this.dispose('client');
+    // A closing stream ended for the server's reason; its client left before the last bytes.
+    this.dispose(this.closing?.reason ?? 'client');
   }
 
   /**
@@ -425,6 +440,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     if (this.heartbeatGroup !== undefined)
       this.owner.heartbeat.leave(this, this.settings.heartbeatMs);
     if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
+    if (this.closing !== undefined) clearTimeout(this.closing.deadline);
     const queued = this.queuedBytes;
     this.queue = undefined;
     this.queuedBytes = 0;
@@ -436,6 +452,38 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     this.hold = undefined;
     if (hold !== undefined) this.release(hold);
     this.owner.closed(this, reason);
+  }
+
+  /**
+   * Enters {@link State.Closing}: what produces events is let go now, what is queued stays
+   * counted (the registry's global budget, the connection's slot) until it is written or cut.
+   */
+  private closeWhenFlushed(reason: CloseReason, last: WireFrame | undefined): void {
+    this.state = State.Closing;
+    const deadline = setTimeout(() => this.destroy('slow-client'), this.settings.closeGraceMs);
+    deadline.unref();
+    this.closing = { reason, last, deadline };
+    if (this.heartbeatGroup !== undefined) {
+      this.owner.heartbeat.leave(this, this.settings.heartbeatMs);
+      this.heartbeatGroup = undefined;
+    }
+    if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
+    this.releaseDrainWaiters();
+    const hold = this.hold;
+    this.hold = undefined;
+    if (hold !== undefined) this.release(hold);
+  }
+
+  /** The socket of a closing stream drained: more of its queue, and its end once written. */
+  private flushClosing(): void {
+    if (!this.flushQueue()) {
+      if (!this.port.gone) this.awaitDrain();
+      return;
+    }
+    const { reason, last } = this.closing!;
+    if (last !== undefined) this.send(last);
+    this.port.end();
+    this.dispose(reason);
   }
 
   /**

@@ -98,6 +98,8 @@ export class StreamRegistry
   private shuttingDown = false;
   private totalQueuedBytes = 0;
   private readonly backlogged = new Set<EventStreamConnection>();
+  /** Requests whose async set-up is pending: answered with the refusal at shutdown. */
+  private readonly settingUp = new Set<StreamRequest>();
   private readonly counters = {
     eventsWritten: 0,
     bytesWritten: 0,
@@ -130,7 +132,8 @@ export class StreamRegistry
   stats(): StreamStats {
     const openByHandler: Record<string, number> = {};
     for (const connection of this.connections.values()) {
-      if (!connection.announced) continue;
+      // A closing stream (ended, still flushing) holds its slot, but is no longer open.
+      if (!connection.announced || !connection.isOpen) continue;
       openByHandler[connection.handler] = (openByHandler[connection.handler] ?? 0) + 1;
     }
     const open = Object.values(openByHandler).reduce((sum, n) => sum + n, 0);
@@ -144,7 +147,9 @@ export class StreamRegistry
 
   /** The streams open now. */
   list(): StreamInfo[] {
-    return [...this.connections.values()].filter((connection) => connection.announced);
+    return [...this.connections.values()].filter(
+      (connection) => connection.announced && connection.isOpen,
+    );
   }
 
   /**
@@ -156,7 +161,7 @@ export class StreamRegistry
     const lastEvent = options.event === undefined ? '' : serializeEvent(options.event);
     let count = 0;
     for (const connection of this.connections.values()) {
-      if (!connection.announced || !filter(connection)) continue;
+      if (!connection.announced || !connection.isOpen || !filter(connection)) continue;
       connection.endWithRetry('server', options.retryMs ?? this.jitteredRetry(), lastEvent);
       count++;
     }
@@ -191,6 +196,7 @@ export class StreamRegistry
     const releaseReservation = (unreserve = true) => {
       if (reservationHeld) {
         reservationHeld = false;
+        this.settingUp.delete(request);
         if (unreserve) this.unreserve(request.handler, clientKey);
       }
     };
@@ -200,6 +206,7 @@ export class StreamRegistry
         // A client that leaves during the set-up gives its slot back as it goes, not when the
         // set-up settles (which may be never).
         res.on('close', releaseReservation);
+        this.settingUp.add(request);
         return Promise.resolve(result).then(
           (source) => {
             res.off('close', releaseReservation);
@@ -229,11 +236,17 @@ export class StreamRegistry
       const res = connection.res;
       if (!res.destroyed) {
         flushing.add(res);
-        allFlushed.push(
-          new Promise((resolve) => res.once('close', () => resolve(void flushing.delete(res)))),
-        );
+        allFlushed.push(closeOf(res, flushing));
       }
       connection.endWithRetry('shutdown', this.jitteredRetry(), lastEvent);
+    }
+    // A pending set-up would hold app.close() as long as it takes (forever, if it never settles):
+    // it is refused now, which ends its response and so aborts its @EventStreamSignal(); when it
+    // settles, attach() finds the response ended and lets it go.
+    for (const request of this.settingUp) {
+      flushing.add(request.res);
+      allFlushed.push(closeOf(request.res, flushing));
+      this.refuse(request, 'shutdown');
     }
     if (flushing.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -242,7 +255,9 @@ export class StreamRegistry
     });
     await Promise.race([Promise.all(allFlushed), graceOver]);
     clearTimeout(timer);
-    // A client that does not read its last bytes would hold app.close() forever.
+    // A client that does not read its last bytes would hold app.close() forever. A stream still
+    // closing is cut (and reported) now, before lifecycle$ completes.
+    for (const res of flushing) this.connections.get(res)?.destroy('shutdown');
     for (const res of flushing) res.destroy();
   }
 
@@ -304,7 +319,7 @@ export class StreamRegistry
     const { handler, req, res } = request;
     if (isNoContent(source)) {
       releaseReservation();
-      if (res.destroyed) return;
+      if (res.destroyed || res.writableEnded) return;
       request.takeOver?.();
       answer(res, 204);
       return;
@@ -369,6 +384,9 @@ export class StreamRegistry
     const retryMs = this.jitteredRetry(
       this.options.limitResponse === 'status' || limit === 'shutdown' ? 1 : 2,
     );
+    // A keep-alive connection would outlive the server's close by keepAliveTimeout (HTTP/2's
+    // sessions are Node's to close).
+    const closeConnection = limit === 'shutdown' && req.httpVersionMajor === 1;
     if (this.options.limitResponse === 'status') {
       const message = `Too many open streams (${limit}); retry later.`;
       answer(
@@ -379,6 +397,7 @@ export class StreamRegistry
           'Content-Type': 'application/json; charset=utf-8',
         },
         JSON.stringify({ statusCode: 429, message, error: 'Too Many Requests', limit }),
+        closeConnection,
       );
       return;
     }
@@ -388,6 +407,7 @@ export class StreamRegistry
       serializeRetry(retryMs) +
         '\n' +
         serializeEvent({ type: this.options.limitEvent, data: { limit, retryMs } }),
+      closeConnection,
     );
   }
 
@@ -444,6 +464,11 @@ export class StreamRegistry
 
   /** One closure for every stream (the retry hint of its lifetime's end). */
   private readonly jitter = (): number => this.jitteredRetry();
+}
+
+/** Resolves once `res` closed, taking it out of `flushing`. */
+function closeOf(res: ServerResponse, flushing: Set<ServerResponse>): Promise<void> {
+  return new Promise((resolve) => res.once('close', () => resolve(void flushing.delete(res))));
 }
 
 function decrement(map: Map<string, number>, key: string): void {

@@ -120,20 +120,34 @@ export function answerHead(req: IncomingMessage, res: ServerResponse): void {
   res.end();
 }
 
-/** Answers with a status, headers and an optional body (204, 429, ...). */
+/**
+ * Answers with a status, headers and an optional body (204, 429, ...); `closeConnection` ends
+ * the connection after it (no keep-alive: the server is closing).
+ */
 export function answer(
   res: ServerResponse,
   status: number,
   headers: Record<string, string> = {},
   body?: string,
+  closeConnection = false,
 ): void {
   res.statusCode = status;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  if (closeConnection) res.setHeader('Connection', 'close');
   res.end(body);
 }
 
-/** Answers with a stream's head and a whole body of frames, then the end (a refused stream). */
-export function answerStream(req: IncomingMessage, res: ServerResponse, frames: string): void {
+/**
+ * Answers with a stream's head and a whole body of frames, then the end (a refused stream);
+ * `closeConnection` as in {@link answer}.
+ */
+export function answerStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  frames: string,
+  closeConnection = false,
+): void {
   setStreamHeaders(req, res);
+  if (closeConnection) res.setHeader('Connection', 'close');
   res.end(frames);
 }
