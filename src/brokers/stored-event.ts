@@ -1,4 +1,4 @@
-import { sentFields } from '../wire/frame.js';
+import { sentFields, writeFrame, type SentFields } from '../wire/frame.js';
 import { adoptEvent } from '../wire/prepared-event.js';
 import { eventOfFields } from '../wire/sent-event.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
@@ -23,10 +23,23 @@ export function storedEvent(
   event: SseEvent,
   serialized?: string,
 ): StoredEvent {
-  // The broker's id replaces any of the event's own.
-  if (serialized === undefined)
-    return adoptEvent({ ...eventOfFields(sentFields(event)), id, channel });
+  if (serialized === undefined) return storedEventOfFields(channel, id, sentFields(event));
   return adoptEvent({ ...event, id, channel }, stampId(serialized, id));
+}
+
+/**
+ * The stored event of an event's {@link SentFields}: a new event holding them, and the frame
+ * written from them (not from that event: a `data` sent as JSON that is a string, a `Date`'s,
+ * keeps its quotes). The broker's id replaces any of the fields' own.
+ *
+ * @example
+ * ```ts
+ * storedEventOfFields('news', '1700-0', { data: '"2020-01-01T00:00:00.000Z"', json: true });
+ * // data: '2020-01-01T00:00:00.000Z', frame 'id: 1700-0\ndata: "2020-01-01T00:00:00.000Z"\n\n'
+ * ```
+ */
+export function storedEventOfFields(channel: string, id: string, fields: SentFields): StoredEvent {
+  return adoptEvent({ ...eventOfFields(fields), id, channel }, writeFrame({ ...fields, id }));
 }
 
 /**
