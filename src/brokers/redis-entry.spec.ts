@@ -48,6 +48,7 @@ describe('Redis entries', () => {
         const fromMemory = storedEvent('c', eventId, again.event, again.serialized);
         expect(frameOf(fromRedis)).toBe(stampId(hub.serialized, eventId));
         expect(fromRedis).toStrictEqual(fromMemory);
+        expect(Object.isFrozen(fromRedis.data)).toBe(true);
       }),
     );
   });
@@ -87,17 +88,27 @@ describe('Redis entries', () => {
     expect(decodeEntry('c', '1-0', entry).data).toEqual({ n: 1 });
   });
 
-  it('store data as its text, unescaped, after a one-line head', () => {
-    expect(encodeEntry({ type: 'price', data: { symbol: 'ACME' } })).toBe(
-      '{"type":"price","data":"json"}\n{"symbol":"ACME"}',
+  it('are the JSON of the sent fields, data sent as JSON stored as that JSON, unescaped', () => {
+    expect(encodeEntry({ type: 'price', retry: 5, data: { symbol: 'ACME' } })).toBe(
+      '{"type":"price","retry":5,"json":{"symbol":"ACME"}}',
     );
-    expect(encodeEntry({ data: 'a "b"\nc' })).toBe('{"data":"text"}\na "b"\nc');
-    expect(encodeEntry({ id: 'mine', comment: 'hi' })).toBe('{"comment":"hi"}\n');
+    expect(encodeEntry({ data: new Date(0) })).toBe('{"json":"1970-01-01T00:00:00.000Z"}');
+    expect(encodeEntry({ data: 'a "b"\nc' })).toBe('{"data":"a \\"b\\"\\nc"}');
+    expect(encodeEntry({ id: 'mine', comment: 'hi' })).toBe('{"comment":"hi"}');
   });
 
-  it('of the previous format (the JSON of the event) are still read', () => {
+  it('send the JSON text as stored, byte for byte, not a serialization of its parse', () => {
+    expect(frameOf(decodeEntry('c', '1-0', '{"type":"t","json":{"a":1.0}}'))).toBe(
+      'event: t\nid: 1-0\ndata: {"a":1.0}\n\n',
+    );
+  });
+
+  it('of the previous format (the JSON of the event) are read as they were sent', () => {
     const stored = decodeEntry('c', '1-0', JSON.stringify({ type: 't', data: { n: 1 } }));
     expect(stored).toStrictEqual({ type: 't', data: { n: 1 }, id: '1-0', channel: 'c' });
     expect(frameOf(stored)).toBe('event: t\nid: 1-0\ndata: {"n":1}\n\n');
+    const plain = decodeEntry('c', '2-0', JSON.stringify({ id: 'own', data: 'x' }));
+    expect(plain).toStrictEqual({ data: 'x', id: '2-0', channel: 'c' });
+    expect(frameOf(plain)).toBe('id: 2-0\ndata: x\n\n');
   });
 });

@@ -1,4 +1,4 @@
-import { sentFields, writeFrame, type SentFields } from '../wire/frame.js';
+import { sentFields, writeFrame } from '../wire/frame.js';
 import { adoptEvent } from '../wire/prepared-event.js';
 import { eventOfFields } from '../wire/sent-event.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
@@ -23,23 +23,13 @@ export function storedEvent(
   event: SseEvent,
   serialized?: string,
 ): StoredEvent {
-  if (serialized === undefined) return storedEventOfFields(channel, id, sentFields(event));
+  if (serialized === undefined) {
+    // The frame is written from the fields, not from the new event: data sent as JSON that
+    // is a string there (a `Date`'s) keeps its quotes. The broker's id replaces the event's.
+    const fields = sentFields(event);
+    return adoptEvent({ ...eventOfFields(fields), id, channel }, writeFrame({ ...fields, id }));
+  }
   return adoptEvent({ ...event, id, channel }, stampId(serialized, id));
-}
-
-/**
- * The stored event of an event's {@link SentFields}: a new event holding them, and the frame
- * written from them (not from that event: a `data` sent as JSON that is a string, a `Date`'s,
- * keeps its quotes). The broker's id replaces any of the fields' own.
- *
- * @example
- * ```ts
- * storedEventOfFields('news', '1700-0', { data: '"2020-01-01T00:00:00.000Z"', json: true });
- * // data: '2020-01-01T00:00:00.000Z', frame 'id: 1700-0\ndata: "2020-01-01T00:00:00.000Z"\n\n'
- * ```
- */
-export function storedEventOfFields(channel: string, id: string, fields: SentFields): StoredEvent {
-  return adoptEvent({ ...eventOfFields(fields), id, channel }, writeFrame({ ...fields, id }));
 }
 
 /**
