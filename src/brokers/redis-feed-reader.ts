@@ -8,7 +8,8 @@ export interface FeedEntry {
   readonly channel: string;
   /** The event's id in its channel's stream: what clients see and resume from. */
   readonly id: string;
-  readonly json: string;
+  /** The event as the broker stores it (see `encodeEntry`). */
+  readonly entry: string;
 }
 
 /**
@@ -106,7 +107,7 @@ export class RedisFeedReader {
         feedId,
         channel: field(fields, 'c') ?? '',
         id: field(fields, 'i') ?? ZERO_ID,
-        json: field(fields, 'e') ?? '{}',
+        entry: field(fields, 'e') ?? '{}',
       });
     }
     if (run.length > 0) await this.handle(run, gapBefore);

@@ -12,7 +12,7 @@ import type { RedisClientLike } from './redis-client.interface.js';
  * that entries it never read were trimmed from the feed: the next one it reads is not `n + 1`.
  *
  * KEYS: channel stream, feed stream, idempotency key (only with a key).
- * ARGV: event JSON, maxEvents, oldest id kept by age, idle expiry ms, feed length, channel,
+ * ARGV: the event's entry (see `encodeEntry`), maxEvents, oldest id kept by age, idle expiry ms, feed length, channel,
  * idempotency window ms.
  */
 export const PUBLISH_SCRIPT = `#!lua
@@ -49,11 +49,11 @@ const MAX_REDIRECTIONS = 3;
 
 const PUBLISH_SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex');
 
-/** What the script answered: the event's id, and the stored JSON when it was a retry. */
+/** What the script answered: the event's id, and the stored entry when it was a retry. */
 export interface PublishReply {
   readonly id: string;
   /** The first publish's event, for a retry of a key already seen (if not trimmed since). */
-  readonly firstJson?: string;
+  readonly firstEntry?: string;
 }
 
 /**
@@ -73,8 +73,8 @@ export async function runPublishScript(
     reply = await send(client, 'EVAL', PUBLISH_SCRIPT, keys, args, replicas);
   }
   if (reply instanceof Error) throw reply;
-  const [id, json] = reply as [string, string | null | undefined];
-  return json ? { id, firstJson: json } : { id };
+  const [id, entry] = reply as [string, string | null | undefined];
+  return entry ? { id, firstEntry: entry } : { id };
 }
 
 async function send(

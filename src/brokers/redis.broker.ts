@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { BrokerUnavailableError } from '../errors/broker-unavailable.error.js';
 import { InvalidChannelError } from '../errors/invalid-channel.error.js';
-import { adoptEvent } from '../wire/prepared-event.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import type { RedisClientLike, RedisPipelineLike } from './redis-client.interface.js';
+import { decodeEntry, encodeEntry } from './redis-entry.js';
 import { type FeedEntry, RedisFeedReader } from './redis-feed-reader.js';
 import { type PublishReply, runPublishScript } from './redis-publish.script.js';
 import {
@@ -281,7 +281,8 @@ class RedisBroker implements SseBroker {
     const partition = this.partitionOf(channel);
     const key = this.channelKey(channel, partition);
     const { maxEvents, maxAgeMs, idleChannelMs } = this.retention;
-    const json = JSON.stringify(event);
+    // Refused here, before anything is stored, when a field cannot be sent.
+    const entry = encodeEntry(event, options.serialized);
     const keys = [key, partition.feedKey];
     if (options.idempotencyKey !== undefined) {
       keys.push(
@@ -295,7 +296,7 @@ class RedisBroker implements SseBroker {
           client,
           keys,
           [
-            json,
+            entry,
             maxEvents,
             `${Math.max(0, Date.now() - maxAgeMs)}-0`,
             idleChannelMs,
@@ -309,7 +310,7 @@ class RedisBroker implements SseBroker {
     } catch (error) {
       throw this.publishError(channel, error, options.idempotencyKey !== undefined);
     }
-    const stored = this.toEvent(channel, reply.id, reply.firstJson ?? json);
+    const stored = decodeEntry(channel, reply.id, reply.firstEntry ?? entry);
     await this.deliveredHere(channel, reply.id);
     return stored;
   }
@@ -381,7 +382,7 @@ class RedisBroker implements SseBroker {
     >;
     return {
       events: entries.map(([id, fields]) =>
-        this.toEvent(channel, id, fields[fields.indexOf('e') + 1] ?? '{}'),
+        decodeEntry(channel, id, fields[fields.indexOf('e') + 1] ?? '{}'),
       ),
       resumable: true,
     };
@@ -637,7 +638,7 @@ class RedisBroker implements SseBroker {
     }
     if (this.compareIds(entry.id, state.lastId) <= 0) return;
     state.lastId = entry.id;
-    const event = this.toEvent(entry.channel, entry.id, entry.json);
+    const event = decodeEntry(entry.channel, entry.id, entry.entry);
     for (const listener of state.listeners.keys()) listener(event);
     this.settlePending(state, entry.id);
   }
@@ -814,11 +815,6 @@ class RedisBroker implements SseBroker {
       `Reading "${key}" from Redis failed: ${(error as Error).message}`,
       error,
     );
-  }
-
-  /** Every event handed out is parsed from the broker's own JSON: nothing else holds it. */
-  private toEvent(channel: string, id: string, json: string): StoredEvent {
-    return adoptEvent({ ...(JSON.parse(json) as SseEvent), id, channel });
   }
 }
 

@@ -61,6 +61,14 @@ describe('storedEvent', () => {
     expect(preparedFrame(stored)!.payload.toString()).toBe('event: t\nid: e-1\ndata: {"n":1}\n\n');
   });
 
+  it('sends data whose JSON is a string (a Date) as that JSON, with its quotes', () => {
+    const stored = storedEvent('c', 'e-3', { data: new Date(0) });
+    expect(stored.data).toBe('1970-01-01T00:00:00.000Z');
+    expect(preparedFrame(stored)!.payload.toString()).toBe(
+      'id: e-3\ndata: "1970-01-01T00:00:00.000Z"\n\n',
+    );
+  });
+
   it("gives way to the broker's id: the event's own is not sent", () => {
     const stored = storedEvent('c', 'e-2', { id: 'mine', data: 'x' });
     expect(stored.id).toBe('e-2');

@@ -1,4 +1,4 @@
-import { sentFields } from '../wire/frame.js';
+import { sentFields, writeFrame } from '../wire/frame.js';
 import { adoptEvent } from '../wire/prepared-event.js';
 import { eventOfFields } from '../wire/sent-event.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
@@ -23,9 +23,12 @@ export function storedEvent(
   event: SseEvent,
   serialized?: string,
 ): StoredEvent {
-  // The broker's id replaces any of the event's own.
-  if (serialized === undefined)
-    return adoptEvent({ ...eventOfFields(sentFields(event)), id, channel });
+  if (serialized === undefined) {
+    // The frame is written from the fields, not from the new event: data sent as JSON that
+    // is a string there (a `Date`'s) keeps its quotes. The broker's id replaces the event's.
+    const fields = sentFields(event);
+    return adoptEvent({ ...eventOfFields(fields), id, channel }, writeFrame({ ...fields, id }));
+  }
   return adoptEvent({ ...event, id, channel }, stampId(serialized, id));
 }
 
