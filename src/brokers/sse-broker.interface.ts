@@ -35,7 +35,8 @@ export interface PublishOptions {
   idempotencyKey?: string;
   /**
    * The event's frame as `serializeEvent()` writes it without an id, when the caller already
-   * serialized it (`SseHub.publish` does): the broker stamps the id in and serializes nothing.
+   * serialized it (`SseHub.publish` does): the broker stamps its id into these bytes; a Redis
+   * broker stores what they were written from and writes the same bytes again when it reads them.
    * With it, the caller hands the event over: the broker may keep and freeze that very object,
    * so the caller must hold no other reference to it (nor to its `data`).
    */
