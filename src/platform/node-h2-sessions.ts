@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
-import { NodeH2StreamPort, type NodeH2PortOwner } from './node-h2.port.js';
+import { NodeH2Port, type NodeH2PortOwner } from './node-h2.port.js';
+import type { StreamPortOptions } from './stream-port.interface.js';
 
 /**
  * The HTTP/2 side of one application: it makes the ports of its streams, remembers the sessions
@@ -14,17 +15,30 @@ import { NodeH2StreamPort, type NodeH2PortOwner } from './node-h2.port.js';
 export class NodeH2Sessions implements NodeH2PortOwner {
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly warned = new Set<string>();
+  private watched?: { server: SessionSource; listener: (session: ServerHttp2Session) => void };
+  private closing = false;
 
   constructor(private readonly warn: (message: string) => void = defaultWarn) {}
 
-  /** The port of a stream; `clientAddress` is the platform's view of it (Fastify's `request.ip`). */
+  /**
+   * Follows every session of `server` (an HTTP/2 server; any other never emits `'session'`), so
+   * that shutdown also ends those that carried only plain requests. Stopped by {@link shutdown}.
+   */
+  watch(server: unknown): void {
+    if (this.watched !== undefined || !isSessionSource(server)) return;
+    const listener = (session: ServerHttp2Session) => this.track(session);
+    server.on('session', listener);
+    this.watched = { server, listener };
+  }
+
+  /** The port of a stream; `options.clientAddress` is the platform's (Fastify's `request.ip`). */
   portFor(
     req: Http2ServerRequest,
     res: Http2ServerResponse,
-    clientAddress?: string,
-  ): NodeH2StreamPort {
+    options: StreamPortOptions = {},
+  ): NodeH2Port {
     this.track(req.stream.session as ServerHttp2Session | undefined);
-    return new NodeH2StreamPort(req, res, this, clientAddress ?? req.socket?.remoteAddress);
+    return new NodeH2Port(req, res, this, options);
   }
 
   /** Sessions seen and not yet closed. */
@@ -51,6 +65,11 @@ export class NodeH2Sessions implements NodeH2PortOwner {
    * all are closed, destroying those still open after `graceMs`.
    */
   async shutdown(graceMs: number): Promise<void> {
+    this.closing = true;
+    if (this.watched !== undefined) {
+      this.watched.server.off('session', this.watched.listener);
+      this.watched = undefined;
+    }
     const open = [...this.sessions].filter((session) => !session.destroyed);
     if (open.length === 0) return;
     const closed = open.map(
@@ -73,7 +92,24 @@ export class NodeH2Sessions implements NodeH2PortOwner {
     if (session === undefined || this.sessions.has(session) || session.destroyed) return;
     this.sessions.add(session);
     session.once('close', () => this.sessions.delete(session));
+    // A session that arrives during shutdown is told at once that no new stream will be served.
+    if (this.closing && !session.closed) session.close();
   }
+}
+
+/** The part of an HTTP/2 server (or any emitter) that {@link NodeH2Sessions.watch} uses. */
+interface SessionSource {
+  on(event: 'session', listener: (session: ServerHttp2Session) => void): unknown;
+  off(event: 'session', listener: (session: ServerHttp2Session) => void): unknown;
+}
+
+function isSessionSource(value: unknown): value is SessionSource {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as SessionSource).on === 'function' &&
+    typeof (value as SessionSource).off === 'function'
+  );
 }
 
 function defaultWarn(message: string): void {
