@@ -1,4 +1,4 @@
-import type { INestApplication, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -46,7 +46,10 @@ export interface Platform {
    */
   readonly pending?: string;
   /** Starts `module` on this platform: `NestFactory.create` with its adapter, listening on port 0. */
-  createApp(module: Type, configure?: (app: INestApplication) => void): Promise<PlatformApp>;
+  createApp(
+    module: Type | DynamicModule,
+    configure?: (app: INestApplication) => void,
+  ): Promise<PlatformApp>;
 }
 
 function row(
