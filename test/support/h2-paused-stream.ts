@@ -71,6 +71,6 @@ export class H2PausedStream {
   }
 
   private notify(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    for (const waiter of this.waiters) waiter();
   }
 }
