@@ -1,5 +1,12 @@
 import { Logger } from '@nestjs/common';
-import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import {
+  createSecureServer,
+  createServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Session,
+} from 'node:http2';
+import type { Socket } from 'node:net';
 import { NodeH2Port, type NodeH2PortOwner } from './node-h2.port.js';
 import type { StreamPortOptions } from './stream-port.interface.js';
 
@@ -15,20 +22,32 @@ import type { StreamPortOptions } from './stream-port.interface.js';
 export class NodeH2Sessions implements NodeH2PortOwner {
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly warned = new Set<string>();
-  private watched?: { server: SessionSource; listener: (session: ServerHttp2Session) => void };
+  /** The connections under the sessions, for the last resort after the grace. */
+  private readonly connections = new Set<Socket>();
+  private watched?: {
+    server: SessionSource;
+    onSession: (session: ServerHttp2Session) => void;
+    onConnection: (socket: Socket) => void;
+  };
   private closing = false;
 
   constructor(private readonly warn: (message: string) => void = defaultWarn) {}
 
   /**
-   * Follows every session of `server` (an HTTP/2 server; any other never emits `'session'`), so
-   * that shutdown also ends those that carried only plain requests. Stopped by {@link shutdown}.
+   * Follows every session of `server` (an HTTP/2 server; any other is left alone), so that
+   * shutdown also ends those that carried only plain requests, and the connections under them.
+   * Stopped by {@link shutdown}.
    */
   watch(server: unknown): void {
     if (this.watched !== undefined || !isSessionSource(server)) return;
-    const listener = (session: ServerHttp2Session) => this.track(session);
-    server.on('session', listener);
-    this.watched = { server, listener };
+    const onSession = (session: ServerHttp2Session) => this.track(session);
+    const onConnection = (socket: Socket) => {
+      this.connections.add(socket);
+      socket.once('close', () => this.connections.delete(socket));
+    };
+    server.on('session', onSession);
+    server.on('connection', onConnection);
+    this.watched = { server, onSession, onConnection };
   }
 
   /** The port of a stream; `options.clientAddress` is the platform's (Fastify's `request.ip`). */
@@ -67,7 +86,8 @@ export class NodeH2Sessions implements NodeH2PortOwner {
   async shutdown(graceMs: number): Promise<void> {
     this.closing = true;
     if (this.watched !== undefined) {
-      this.watched.server.off('session', this.watched.listener);
+      this.watched.server.off('session', this.watched.onSession);
+      this.watched.server.off('connection', this.watched.onConnection);
       this.watched = undefined;
     }
     const open = [...this.sessions].filter((session) => !session.destroyed);
@@ -84,8 +104,12 @@ export class NodeH2Sessions implements NodeH2PortOwner {
     clearTimeout(timer);
     if (outcome === 'grace') {
       for (const session of open) if (!session.destroyed) session.destroy();
+      // A destroyed session still waits for its peer to end the connection (a client that
+      // ignores GOAWAY, or one whose stream it never reads): the grace is over, so it is cut.
+      for (const socket of this.connections) socket.destroy();
       await Promise.all(closed);
     }
+    this.connections.clear();
   }
 
   private track(session: ServerHttp2Session | undefined): void {
@@ -99,18 +123,21 @@ export class NodeH2Sessions implements NodeH2PortOwner {
 
 /** The part of an HTTP/2 server (or any emitter) that {@link NodeH2Sessions.watch} uses. */
 interface SessionSource {
-  on(event: 'session', listener: (session: ServerHttp2Session) => void): unknown;
-  off(event: 'session', listener: (session: ServerHttp2Session) => void): unknown;
+  on(event: 'session' | 'connection', listener: (value: never) => void): unknown;
+  off(event: 'session' | 'connection', listener: (value: never) => void): unknown;
 }
 
+/** An HTTP/2 server (cleartext or TLS): its sessions are what shutdown must end. */
 function isSessionSource(value: unknown): value is SessionSource {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as SessionSource).on === 'function' &&
-    typeof (value as SessionSource).off === 'function'
-  );
+  return value instanceof Http2ServerClass || value instanceof Http2SecureServerClass;
 }
+
+// node:http2 exports no server classes, only their factories.
+const Http2ServerClass = Object.getPrototypeOf(createServer()).constructor as abstract new (
+  ...args: never[]
+) => object;
+const Http2SecureServerClass = Object.getPrototypeOf(createSecureServer())
+  .constructor as abstract new (...args: never[]) => object;
 
 function defaultWarn(message: string): void {
   new Logger('EventStream').warn(message);
