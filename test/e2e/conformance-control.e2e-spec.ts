@@ -7,6 +7,7 @@ import { LimitsController } from '../src/production/limits.controller.js';
 import { CallLog } from '../support/call-log.js';
 import { within } from '../support/deadline.js';
 import { H2PausedStream } from '../support/h2-paused-stream.js';
+import { eventually } from '../support/eventually.js';
 import { CONFORMANCE_PLATFORMS, type PlatformApp } from '../support/platforms.js';
 
 // What operators do with streams, on every platform: connection limits (a retry hint, or 429),
@@ -136,13 +137,7 @@ describe.each(CONFORMANCE_PLATFORMS)('operating streams on $name', (platform) =>
       const session = await openHttp2Session(app.app, { settings: { initialWindowSize: 1024 } });
       const idle = await openHttp2Session(app.app);
       paused = await H2PausedStream.open(session, '/control/feed');
-      await within(
-        (async () => {
-          while (registry.stats().open < 1) await new Promise((r) => setImmediate(r));
-        })(),
-        5000,
-        'the paused stream to open',
-      );
+      await eventually(() => registry.stats().open === 1, 'the paused stream to open');
       started = undefined;
       await within(app.close(), CLOSE_DEADLINE_MS, 'app.close() with a paused stream');
       paused.resume();
