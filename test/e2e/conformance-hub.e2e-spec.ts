@@ -9,6 +9,19 @@ import { CONFORMANCE_PLATFORMS, type PlatformApp } from '../support/platforms.js
 // SseHub on the memory broker, on every platform: published events reach the streams of their
 // channels, and a client that comes back with Last-Event-ID gets what it missed, in order.
 
+/** Opens a hub stream and resolves once the hub follows its channels for it. */
+async function follow(
+  app: PlatformApp,
+  hub: SseHub,
+  channel: string,
+  headers?: Record<string, string>,
+): Promise<TestEventStream> {
+  const before = hub.subscribers(channel);
+  const stream = await app.openEventStream({ path: `/hub?channels=${channel}`, headers });
+  await stream.waitFor(() => hub.subscribers(channel) > before, `a subscriber of ${channel}`);
+  return stream;
+}
+
 describe.each(CONFORMANCE_PLATFORMS)('the hub on $name', (platform) => {
   let started: PlatformApp | undefined;
 
@@ -22,19 +35,6 @@ describe.each(CONFORMANCE_PLATFORMS)('the hub on $name', (platform) => {
       ConformanceAppModule.with({ heartbeatMs: 0 }, [HubController]),
     );
     return { app: started, hub: started.app.get(SseHub) };
-  }
-
-  /** Opens a hub stream and resolves once the hub follows its channels for it. */
-  async function follow(
-    app: PlatformApp,
-    hub: SseHub,
-    channel: string,
-    headers?: Record<string, string>,
-  ): Promise<TestEventStream> {
-    const before = hub.subscribers(channel);
-    const stream = await app.openEventStream({ path: `/hub?channels=${channel}`, headers });
-    await stream.waitFor(() => hub.subscribers(channel) > before, `a subscriber of ${channel}`);
-    return stream;
   }
 
   it('delivers published events to every stream of the channel, and only to them', async () => {

@@ -9,13 +9,14 @@ export async function eventually(
   what: string,
   timeoutMs = 5000,
 ): Promise<void> {
-  let stop = false;
+  // Set by the deadline's end, from outside the loop.
+  const state = { stopped: false };
   const poll = async () => {
-    while (!stop && !predicate()) await nextTurn();
+    while (!state.stopped && !predicate()) await nextTurn();
   };
   try {
     await within(poll(), timeoutMs, what);
   } finally {
-    stop = true;
+    state.stopped = true;
   }
 }
