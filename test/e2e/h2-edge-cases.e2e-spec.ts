@@ -30,7 +30,7 @@ let bare: INestApplication | undefined;
 const sessions: ClientHttp2Session[] = [];
 
 afterEach(async () => {
-  for (const session of sessions.splice(0)) session.destroy();
+  for (const opened of sessions.splice(0)) opened.destroy();
   await started?.close();
   await bare?.close();
   started = undefined;
