@@ -1,6 +1,5 @@
 import { HttpException, type Logger } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { StreamPort } from '../platform/stream-port.interface.js';
+import type { StreamPort, StreamRequestMessage } from '../platform/stream-port.interface.js';
 import type { StreamSettings } from '../sse.options.js';
 import { serializeEvent, serializeRetry } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
@@ -36,12 +35,12 @@ export interface ConnectionOwner {
   /** Told of every change of a connection's queued bytes, for the global budget. */
   queuedBytesChanged(connection: EventStreamConnection, delta: number): void;
   /**
-   * The one `'close'` listener of every stream's response (`this` is the response): a closure
+   * The one close listener of every stream's port (`this` is the port's `closeKey`): a closure
    * per stream would cost some 0.1 KB each.
    */
-  readonly onResponseClose: (this: ServerResponse) => void;
+  onResponseClose(this: object): void;
   /** Who a request comes from (the `clientKey` option). */
-  clientKeyOf(request: IncomingMessage): string | undefined;
+  clientKeyOf(request: StreamRequestMessage): string | undefined;
   /** One event's frame of `bytes` went to the socket, for the stats. */
   eventWritten(bytes: number): void;
   dropped(events: number): void;
@@ -92,10 +91,8 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   constructor(
     readonly id: number,
-    readonly request: IncomingMessage,
-    readonly res: ServerResponse,
     /** How frames reach the client: everything this stream knows of its transport. */
-    private readonly port: StreamPort,
+    readonly port: StreamPort,
     readonly handler: string,
     /** The client key the per-client limit counted this stream under, if it did. */
     readonly limitKey: string | undefined,
@@ -108,6 +105,11 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       this.knownClientKey = { value: this.limitKey ?? this.owner.clientKeyOf(this.request) };
     }
     return this.knownClientKey.value;
+  }
+
+  get request(): StreamInfo['request'] {
+    // StreamInfo names IncomingMessage; Http2ServerRequest reads the same (see StreamInfo).
+    return this.port.request as StreamInfo['request'];
   }
 
   get path(): string {
@@ -126,12 +128,11 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   /**
    * Attaches the source (`attach` returns how to release it) and, unless it failed while
    * attaching before any event (then the error is thrown, for Nest's exception filters to
-   * answer), sends the headers and what the source already emitted. `takeOver` is called right
-   * before the head is written, and only then.
+   * answer), sends the headers and what the source already emitted. The port takes the
+   * response over from the framework right before the head, and only then.
    */
-  start(attach: SourceAttacher, jitter: () => number, takeOver?: () => void): void {
-    // `on`, not `once` (which wraps the listener): dispose() removes it either way.
-    this.res.on('close', this.owner.onResponseClose);
+  start(attach: SourceAttacher, jitter: () => number): void {
+    this.port.onClose(this.owner.onResponseClose);
     const hold = attach(this);
     if (this.state === State.Closed) {
       // Cut while attaching (a synchronous burst over budget): the source is let go now.
@@ -144,7 +145,6 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       this.dispose('error');
       throw error;
     }
-    takeOver?.();
     const { heartbeatMs, retryMs, maxLifetimeMs } = this.settings;
     const due =
       this.queue !== undefined ||
@@ -435,7 +435,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
   private dispose(reason: CloseReason): void {
     if (this.state === State.Closed) return;
     this.state = State.Closed;
-    this.res.off('close', this.owner.onResponseClose);
+    this.port.offClose(this.owner.onResponseClose);
     if (this.waitingForDrain) this.port.offDrain(this.drainListener!);
     if (this.heartbeatGroup !== undefined)
       this.owner.heartbeat.leave(this, this.settings.heartbeatMs);

@@ -19,7 +19,11 @@ export interface StreamInfo {
   readonly clientKey: string | undefined;
   /** `Date.now()` when the stream opened. */
   readonly openedAt: number;
-  /** The request (after guards: `req.user` is there when an auth guard set it). */
+  /**
+   * The raw request (after guards: `req.user` is there when an auth guard set it). Over HTTP/2
+   * it is Node's `Http2ServerRequest`, which has the same `headers`, `url`, `method` and
+   * `socket` (its session's).
+   */
   readonly request: IncomingMessage;
 }
 

@@ -3,9 +3,11 @@ import {
   Inject,
   Injectable,
   Logger,
+  type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  Optional,
 } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpAdapterHost } from '@nestjs/core';
 import { Subject } from 'rxjs';
 import { isNoContent } from '../decorators/no-content.js';
 import { InvalidStreamSourceError } from '../errors/invalid-stream-source.error.js';
@@ -33,15 +35,23 @@ import type {
   StreamLifecycleEvent,
   StreamStats,
 } from './stream-info.interface.js';
-import { answer, answerHead, answerStream, NodeH1Port } from '../platform/node-h1.port.js';
+import { NodeH2Sessions } from '../platform/node-h2-sessions.js';
+import { streamPortFor } from '../platform/stream-port-for.js';
+import type {
+  PortCloseListener,
+  StreamPort,
+  StreamRequestMessage,
+  StreamResponseMessage,
+} from '../platform/stream-port.interface.js';
 
 /** What an `@EventStream()` handler was called for. */
 export interface StreamRequest {
   /** `Class.method`, for messages and stats. */
   handler: string;
   route: EventStreamOptions;
-  req: IncomingMessage;
-  res: ServerResponse;
+  /** The raw request and response: only the stream's port (`src/platform/`) writes on them. */
+  req: StreamRequestMessage;
+  res: StreamResponseMessage;
   /** Runs the user's method; not called for HEAD, nor for a refused stream. */
   invoke: () => unknown;
   /**
@@ -79,7 +89,11 @@ export interface CloseStreamsOptions {
  */
 @Injectable()
 export class StreamRegistry
-  implements ConnectionOwner, BeforeApplicationShutdown, OnApplicationShutdown
+  implements
+    ConnectionOwner,
+    OnApplicationBootstrap,
+    BeforeApplicationShutdown,
+    OnApplicationShutdown
 {
   readonly options: ResolvedSseOptions;
   readonly heartbeat = new HeartbeatScheduler();
@@ -88,8 +102,14 @@ export class StreamRegistry
   /** Opens and closes of streams, for presence. */
   readonly lifecycle$ = this.lifecycle.asObservable();
 
-  /** Keyed by response, for the one `'close'` listener of them all. */
-  private readonly connections = new Map<ServerResponse, EventStreamConnection>();
+  /**
+   * The HTTP/2 sessions of the application (Fastify `http2: true`): the ports of their streams,
+   * and the GOAWAY that ends them at shutdown.
+   */
+  readonly http2Sessions = new NodeH2Sessions((message) => this.logger.warn(message));
+
+  /** Keyed by the port's `closeKey`, for the one close listener of them all. */
+  private readonly connections = new Map<object, EventStreamConnection>();
   /** Streams being set up or open, per handler and per client: what the limits count. */
   private readonly perHandler = new Map<string, number>();
   private readonly perClient = new Map<string, number>();
@@ -99,7 +119,7 @@ export class StreamRegistry
   private totalQueuedBytes = 0;
   private readonly backlogged = new Set<EventStreamConnection>();
   /** Requests whose async set-up is pending: answered with the refusal at shutdown. */
-  private readonly settingUp = new Set<StreamRequest>();
+  private readonly settingUp = new Set<StreamPort>();
   private readonly counters = {
     eventsWritten: 0,
     bytesWritten: 0,
@@ -116,11 +136,14 @@ export class StreamRegistry
   /** The shutdown event's frame, serialized at start-up: an invalid one fails `forRoot()`. */
   private readonly shutdownFrame: string;
 
-  readonly onResponseClose: (this: ServerResponse) => void;
+  readonly onResponseClose: PortCloseListener;
 
-  constructor(@Inject(SSE_MODULE_OPTIONS) options: SseModuleOptions) {
+  constructor(
+    @Inject(SSE_MODULE_OPTIONS) options: SseModuleOptions,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+  ) {
     const connections = this.connections;
-    this.onResponseClose = function (this: ServerResponse) {
+    this.onResponseClose = function (this: object) {
       connections.get(this)?.clientClosed();
     };
     this.options = resolveOptions(options);
@@ -173,21 +196,26 @@ export class StreamRegistry
    * byte, so Nest's exception filters still answer.
    */
   serve(request: StreamRequest): void | Promise<void> {
-    const { req, res } = request;
-    if (req.method === 'HEAD') {
-      request.takeOver?.();
-      answerHead(req, res);
+    const port = streamPortFor(request.req, request.res, this.http2Sessions, {
+      takeOver: request.takeOver,
+    });
+    if (port.answered) {
+      this.alreadyAnswered(request.handler);
+      return;
+    }
+    if (port.request.method === 'HEAD') {
+      port.respondHead();
       return;
     }
     const settings = this.settingsOf(request.route);
     // Only computed up front when a per-client limit needs it (Express's req.ip is not free);
     // otherwise a stream computes it on demand, for close() filters and presence.
     const clientKey = Number.isFinite(this.options.maxConnectionsPerClient)
-      ? this.options.clientKey(req)
+      ? this.clientKeyOf(port.request)
       : undefined;
     const refusal = this.refusal(request.handler, clientKey, settings);
     if (refusal !== undefined) {
-      this.refuse(request, refusal);
+      this.refuse(port, refusal);
       return;
     }
     this.reserve(request.handler, clientKey);
@@ -196,7 +224,7 @@ export class StreamRegistry
     const releaseReservation = (unreserve = true) => {
       if (reservationHeld) {
         reservationHeld = false;
-        this.settingUp.delete(request);
+        this.settingUp.delete(port);
         if (unreserve) this.unreserve(request.handler, clientKey);
       }
     };
@@ -205,60 +233,71 @@ export class StreamRegistry
       if (isThenable(result)) {
         // A client that leaves during the set-up gives its slot back as it goes, not when the
         // set-up settles (which may be never).
-        res.on('close', releaseReservation);
-        this.settingUp.add(request);
+        port.onClose(releaseReservation);
+        this.settingUp.add(port);
         return Promise.resolve(result).then(
           (source) => {
-            res.off('close', releaseReservation);
-            this.attach(request, settings, clientKey, source, releaseReservation);
+            port.offClose(releaseReservation);
+            this.attach(request.handler, port, settings, clientKey, source, releaseReservation);
           },
           (error: unknown) => {
-            res.off('close', releaseReservation);
+            port.offClose(releaseReservation);
             releaseReservation();
             throw error;
           },
         );
       }
-      this.attach(request, settings, clientKey, result, releaseReservation);
+      this.attach(request.handler, port, settings, clientKey, result, releaseReservation);
     } catch (error) {
       releaseReservation();
       throw error;
     }
   }
 
+  onApplicationBootstrap(): void {
+    // Every HTTP/2 session, also those that only carry plain requests, gets its GOAWAY at
+    // shutdown: Node's server.close() waits for each (an idle one until its timeout, 72 s).
+    this.http2Sessions.watch(this.adapterHost?.httpAdapter?.getHttpServer?.());
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     // Nest closes the HTTP server next, and waits for every open response: end them first.
     this.shuttingDown = true;
+    const graceEnds = performance.now() + this.options.shutdownGraceMs;
     const lastEvent = this.shutdownFrame;
-    const flushing = new Set<ServerResponse>();
+    const flushing = new Set<StreamPort>();
     const allFlushed: Array<Promise<void>> = [];
     for (const connection of this.connections.values()) {
-      const res = connection.res;
-      if (!res.destroyed) {
-        flushing.add(res);
-        allFlushed.push(closeOf(res, flushing));
+      const port = connection.port;
+      if (!port.gone) {
+        flushing.add(port);
+        allFlushed.push(closeOf(port, flushing));
       }
       connection.endWithRetry('shutdown', this.jitteredRetry(), lastEvent);
     }
     // A pending set-up would hold app.close() as long as it takes (forever, if it never settles):
     // it is refused now, which ends its response and so aborts its @EventStreamSignal(); when it
     // settles, attach() finds the response ended and lets it go.
-    for (const request of this.settingUp) {
-      flushing.add(request.res);
-      allFlushed.push(closeOf(request.res, flushing));
-      this.refuse(request, 'shutdown');
+    for (const port of this.settingUp) {
+      flushing.add(port);
+      allFlushed.push(closeOf(port, flushing));
+      this.refuse(port, 'shutdown');
     }
-    if (flushing.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.options.shutdownGraceMs);
-    });
-    await Promise.race([Promise.all(allFlushed), graceOver]);
-    clearTimeout(timer);
-    // A client that does not read its last bytes would hold app.close() forever. A stream still
-    // closing is cut (and reported) now, before lifecycle$ completes.
-    for (const res of flushing) this.connections.get(res)?.destroy('shutdown');
-    for (const res of flushing) res.destroy();
+    if (flushing.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.options.shutdownGraceMs);
+      });
+      await Promise.race([Promise.all(allFlushed), graceOver]);
+      clearTimeout(timer);
+      // A client that does not read its last bytes would hold app.close() forever. A stream still
+      // closing is cut (and reported) now, before lifecycle$ completes.
+      for (const port of flushing) this.connections.get(port.closeKey)?.destroy('shutdown');
+      for (const port of flushing) port.abort();
+    }
+    // The streams are drained (or cut): each HTTP/2 session gets its GOAWAY, and those still
+    // open when the grace is over are destroyed.
+    await this.http2Sessions.shutdown(Math.max(0, Math.round(graceEnds - performance.now())));
   }
 
   onApplicationShutdown(): void {
@@ -286,8 +325,10 @@ export class StreamRegistry
     }
   }
 
-  clientKeyOf(request: IncomingMessage): string | undefined {
-    return this.options.clientKey(request);
+  clientKeyOf(request: StreamRequestMessage): string | undefined {
+    // The option's type names Node's IncomingMessage; an HTTP/2 request has the same headers,
+    // url, method, socket (its session's) and, on Fastify, `ip`.
+    return this.options.clientKey(request as Parameters<ResolvedSseOptions['clientKey']>[0]);
   }
 
   eventWritten(bytes: number): void {
@@ -300,8 +341,9 @@ export class StreamRegistry
   }
 
   closed(connection: EventStreamConnection, reason: CloseReason): void {
-    if (this.connections.get(connection.res) !== connection) return;
-    this.connections.delete(connection.res);
+    const key = connection.port.closeKey;
+    if (this.connections.get(key) !== connection) return;
+    this.connections.delete(key);
     this.unreserve(connection.handler, connection.limitKey);
     if (reason === 'slow-client') this.counters.slowClientsClosed++;
     if (connection.announced) this.report({ type: 'close', stream: connection, reason });
@@ -310,18 +352,17 @@ export class StreamRegistry
   // --- internals ---------------------------------------------------------------------------
 
   private attach(
-    request: StreamRequest,
+    handler: string,
+    port: StreamPort,
     settings: StreamSettings,
     clientKey: string | undefined,
     source: unknown,
     releaseReservation: (unreserve?: boolean) => void,
   ): void {
-    const { handler, req, res } = request;
     if (isNoContent(source)) {
       releaseReservation();
-      if (res.destroyed || res.writableEnded) return;
-      request.takeOver?.();
-      answer(res, 204);
+      if (port.gone || port.answered) return;
+      port.respond(204);
       return;
     }
     const attacher = sourceAttacher(source);
@@ -329,30 +370,36 @@ export class StreamRegistry
       releaseReservation();
       throw new InvalidStreamSourceError(handler, describe(source));
     }
-    if (res.destroyed || res.writableEnded) {
+    if (port.gone) {
       // The client left during an async setup: attaching would only leak.
       releaseReservation();
       return;
     }
+    if (port.answered) {
+      // User code answered during the async setup (reply.send() in an interceptor).
+      releaseReservation();
+      this.alreadyAnswered(handler);
+      return;
+    }
     if (this.shuttingDown) {
       releaseReservation();
-      this.refuse(request, 'shutdown');
+      this.refuse(port, 'shutdown');
       return;
     }
     // From here the connection holds the reservation, and gives it back when it closes.
     releaseReservation(false);
     const connection = new EventStreamConnection(
       this.nextId++,
-      req,
-      res,
-      new NodeH1Port(req, res),
+      port,
       handler,
       clientKey,
       settings,
-      this.routeCountersOf(routeTemplateOf(req, handler)),
+      this.routeCountersOf(
+        routeTemplateOf(port.request as Parameters<typeof routeTemplateOf>[0], handler),
+      ),
     );
-    this.connections.set(res, connection);
-    connection.start(attacher, this.jitter, request.takeOver);
+    this.connections.set(port.closeKey, connection);
+    connection.start(attacher, this.jitter);
     if (connection.isOpen) {
       connection.announced = true;
       this.report({ type: 'open', stream: connection });
@@ -376,21 +423,30 @@ export class StreamRegistry
     return undefined;
   }
 
-  private refuse(request: StreamRequest, limit: string): void {
-    const { req, res } = request;
+  /**
+   * The response was sent before the library could answer (a hook, guard or interceptor called
+   * `reply.send()`): nothing more is written on it, and the stream is not opened.
+   */
+  private alreadyAnswered(handler: string): void {
+    this.logger.error(
+      `${handler}: the response was already sent before the stream could open (reply.send() or ` +
+        'a write in a hook, guard or interceptor); the stream is not opened. Leave the response ' +
+        'of an @EventStream() route to the module, and throw an HttpException to refuse a request.',
+    );
+  }
+
+  private refuse(port: StreamPort, limit: string): void {
     this.counters.refused++;
-    request.takeOver?.();
     this.refusedByReason.set(limit, (this.refusedByReason.get(limit) ?? 0) + 1);
     const retryMs = this.jitteredRetry(
       this.options.limitResponse === 'status' || limit === 'shutdown' ? 1 : 2,
     );
     // A keep-alive connection would outlive the server's close by keepAliveTimeout (HTTP/2's
     // sessions are Node's to close).
-    const closeConnection = limit === 'shutdown' && req.httpVersionMajor === 1;
+    const closeConnection = limit === 'shutdown' && port.protocol === '1.1';
     if (this.options.limitResponse === 'status') {
       const message = `Too many open streams (${limit}); retry later.`;
-      answer(
-        res,
+      port.respond(
         429,
         {
           'Retry-After': String(Math.ceil(retryMs / 1000)),
@@ -401,9 +457,7 @@ export class StreamRegistry
       );
       return;
     }
-    answerStream(
-      req,
-      res,
+    port.respondStream(
       serializeRetry(retryMs) +
         '\n' +
         serializeEvent({ type: this.options.limitEvent, data: { limit, retryMs } }),
@@ -466,9 +520,9 @@ export class StreamRegistry
   private readonly jitter = (): number => this.jitteredRetry();
 }
 
-/** Resolves once `res` closed, taking it out of `flushing`. */
-function closeOf(res: ServerResponse, flushing: Set<ServerResponse>): Promise<void> {
-  return new Promise((resolve) => res.once('close', () => resolve(void flushing.delete(res))));
+/** Resolves once the stream's response closed, taking its port out of `flushing`. */
+function closeOf(port: StreamPort, flushing: Set<StreamPort>): Promise<void> {
+  return new Promise((resolve) => port.onClose(() => resolve(void flushing.delete(port))));
 }
 
 function decrement(map: Map<string, number>, key: string): void {

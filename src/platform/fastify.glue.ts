@@ -1,5 +1,6 @@
 import { NotAcceptableException } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import vary from 'vary';
 import { STREAM_CONTEXT_KEY } from '../sse.constants.js';
 import {
@@ -11,14 +12,14 @@ import {
 
 /** The parts of a FastifyRequest the glue uses (fastify stays an optional peer: no import). */
 interface FastifyRequestLike {
-  raw: IncomingMessage & { ip?: string };
+  raw: (IncomingMessage | Http2ServerRequest) & { ip?: string };
   headers: IncomingMessage['headers'];
   ip: string;
 }
 
 /** The parts of a FastifyReply the glue uses. */
 interface FastifyReplyLike {
-  raw: ServerResponse;
+  raw: ServerResponse | Http2ServerResponse;
   getHeaders(): Record<string, number | string | string[] | undefined>;
   getHeader(name: string): unknown;
   header(name: string, value: unknown): unknown;
@@ -125,24 +126,23 @@ function fastifyStreamContext(
   if (req.ip === undefined) {
     Object.defineProperty(req, 'ip', { configurable: true, get: () => request.ip });
   }
-  let takenOver = false;
   // @Header() values live on the reply until Fastify sends it, which a stream never does.
   const copyHeaders = () => {
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) res.setHeader(name, value);
     }
-    vary(res, 'Accept');
+    vary(res as ServerResponse, 'Accept');
   };
   return {
     registry,
     req,
     res,
     prepare: copyHeaders,
+    // The port calls it once, right before it answers on the raw response.
     takeOver() {
-      if (takenOver) return;
-      takenOver = true;
       copyHeaders();
+      // Fastify's handlerTimeout and its own reply.send() let go of the response from here.
       reply.hijack();
     },
   };

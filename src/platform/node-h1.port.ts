@@ -1,17 +1,23 @@
-import { type IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WireFrame } from '../wire/wire-frame.js';
-import type { StreamPort } from './stream-port.interface.js';
+import type { StreamPort, StreamPortOptions } from './stream-port.interface.js';
+import { RawPort } from './raw-port.js';
 import { setStreamHeaders } from './stream-headers.js';
 import { corkUntilNextTick, type Flushable, flushAtEndOfTick } from './tick-batch.js';
 
 /**
- * A stream on Node's `http` response (HTTP/1.1, and HTTP/1.0 without chunks). Frames go to the
- * socket directly where that is byte for byte what `res.write()` would send (see
- * {@link directSocket}); otherwise through `res.write()`, flushed once per tick when a
- * middleware that compresses gives a `flush()`.
+ * A stream on Node's `http` response (HTTP/1.1, and HTTP/1.0 without chunks): Express, Fastify
+ * without `http2`, and the HTTP/1.1 clients of an `allowHTTP1` server. Frames go to the socket
+ * directly where that is byte for byte what `res.write()` would send (see {@link directSocket});
+ * otherwise through `res.write()`, flushed once per tick when a middleware that compresses gives
+ * a `flush()`.
  */
-export class NodeH1Port implements StreamPort, Flushable {
+export class NodeH1Port
+  extends RawPort<IncomingMessage, ServerResponse>
+  implements StreamPort, Flushable
+{
+  readonly protocol = '1.1' as const;
   /** Set while a flush of a compressing middleware is due at the end of this tick. */
   flushQueued = false;
   /**
@@ -22,22 +28,22 @@ export class NodeH1Port implements StreamPort, Flushable {
   /** A middleware's `flush()` (compression), called once per tick that wrote. */
   private flushWrapped = false;
 
-  constructor(
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
-  ) {}
+  constructor(request: IncomingMessage, res: ServerResponse, options: StreamPortOptions = {}) {
+    super(request, res, options);
+  }
 
   get bufferedBytes(): number {
     return this.res.writableLength;
   }
 
   get gone(): boolean {
-    return this.res.destroyed;
+    return this.res.destroyed || this.res.writableEnded;
   }
 
   head(framesDue: boolean): void {
-    const { req, res } = this;
-    setStreamHeaders(req, res);
+    this.takenOver();
+    const { request, res } = this;
+    setStreamHeaders(request, res);
     const socket = res.socket;
     // Frames are due at once: they leave with the head, in one writev (one TCP segment).
     if (socket !== null && framesDue) corkUntilNextTick(socket);
@@ -45,7 +51,7 @@ export class NodeH1Port implements StreamPort, Flushable {
     this.socket = directSocket(res);
     this.flushWrapped =
       this.socket === undefined && typeof (res as { flush?: unknown }).flush === 'function';
-    releaseRouterState(req);
+    releaseRouterState(request);
   }
 
   write(frame: WireFrame): boolean {
@@ -66,6 +72,36 @@ export class NodeH1Port implements StreamPort, Flushable {
 
   offDrain(listener: () => void): void {
     (this.socket ?? this.res).off('drain', listener);
+  }
+
+  respond(
+    status: number,
+    headers: OutgoingHttpHeaders = {},
+    body?: string,
+    closeConnection = false,
+  ): void {
+    this.takenOver();
+    const res = this.res;
+    res.statusCode = status;
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined) res.setHeader(name, value);
+    }
+    // A keep-alive connection would outlive the server's close by keepAliveTimeout.
+    if (closeConnection) res.setHeader('Connection', 'close');
+    res.end(body);
+  }
+
+  respondHead(): void {
+    this.takenOver();
+    setStreamHeaders(this.request, this.res);
+    this.res.end();
+  }
+
+  respondStream(frames: string, closeConnection = false): void {
+    this.takenOver();
+    setStreamHeaders(this.request, this.res);
+    if (closeConnection) this.res.setHeader('Connection', 'close');
+    this.res.end(frames);
   }
 
   end(): void {
@@ -112,42 +148,4 @@ function directSocket(res: ServerResponse): Socket | undefined {
     return undefined;
   }
   return socket;
-}
-
-/** Answers a HEAD request of a stream route: the stream's head, no body. */
-export function answerHead(req: IncomingMessage, res: ServerResponse): void {
-  setStreamHeaders(req, res);
-  res.end();
-}
-
-/**
- * Answers with a status, headers and an optional body (204, 429, ...); `closeConnection` ends
- * the connection after it (no keep-alive: the server is closing).
- */
-export function answer(
-  res: ServerResponse,
-  status: number,
-  headers: Record<string, string> = {},
-  body?: string,
-  closeConnection = false,
-): void {
-  res.statusCode = status;
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  if (closeConnection) res.setHeader('Connection', 'close');
-  res.end(body);
-}
-
-/**
- * Answers with a stream's head and a whole body of frames, then the end (a refused stream);
- * `closeConnection` as in {@link answer}.
- */
-export function answerStream(
-  req: IncomingMessage,
-  res: ServerResponse,
-  frames: string,
-  closeConnection = false,
-): void {
-  setStreamHeaders(req, res);
-  if (closeConnection) res.setHeader('Connection', 'close');
-  res.end(frames);
 }

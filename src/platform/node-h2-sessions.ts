@@ -1,6 +1,14 @@
 import { Logger } from '@nestjs/common';
-import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
-import { NodeH2StreamPort, type NodeH2PortOwner } from './node-h2.port.js';
+import {
+  createSecureServer,
+  createServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Session,
+} from 'node:http2';
+import type { Socket } from 'node:net';
+import { NodeH2Port, type NodeH2PortOwner } from './node-h2.port.js';
+import type { StreamPortOptions } from './stream-port.interface.js';
 
 /**
  * The HTTP/2 side of one application: it makes the ports of its streams, remembers the sessions
@@ -14,17 +22,42 @@ import { NodeH2StreamPort, type NodeH2PortOwner } from './node-h2.port.js';
 export class NodeH2Sessions implements NodeH2PortOwner {
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly warned = new Set<string>();
+  /** The connections under the sessions, for the last resort after the grace. */
+  private readonly connections = new Set<Socket>();
+  private watched?: {
+    server: SessionSource;
+    onSession: (session: ServerHttp2Session) => void;
+    onConnection: (socket: Socket) => void;
+  };
+  private closing = false;
 
   constructor(private readonly warn: (message: string) => void = defaultWarn) {}
 
-  /** The port of a stream; `clientAddress` is the platform's view of it (Fastify's `request.ip`). */
+  /**
+   * Follows every session of `server` (an HTTP/2 server; any other is left alone), so that
+   * shutdown also ends those that carried only plain requests, and the connections under them.
+   * Stopped by {@link shutdown}.
+   */
+  watch(server: unknown): void {
+    if (this.watched !== undefined || !isSessionSource(server)) return;
+    const onSession = (session: ServerHttp2Session) => this.track(session);
+    const onConnection = (socket: Socket) => {
+      this.connections.add(socket);
+      socket.once('close', () => this.connections.delete(socket));
+    };
+    server.on('session', onSession);
+    server.on('connection', onConnection);
+    this.watched = { server, onSession, onConnection };
+  }
+
+  /** The port of a stream; `options.clientAddress` is the platform's (Fastify's `request.ip`). */
   portFor(
     req: Http2ServerRequest,
     res: Http2ServerResponse,
-    clientAddress?: string,
-  ): NodeH2StreamPort {
+    options: StreamPortOptions = {},
+  ): NodeH2Port {
     this.track(req.stream.session as ServerHttp2Session | undefined);
-    return new NodeH2StreamPort(req, res, this, clientAddress ?? req.socket?.remoteAddress);
+    return new NodeH2Port(req, res, this, options);
   }
 
   /** Sessions seen and not yet closed. */
@@ -51,6 +84,12 @@ export class NodeH2Sessions implements NodeH2PortOwner {
    * all are closed, destroying those still open after `graceMs`.
    */
   async shutdown(graceMs: number): Promise<void> {
+    this.closing = true;
+    if (this.watched !== undefined) {
+      this.watched.server.off('session', this.watched.onSession);
+      this.watched.server.off('connection', this.watched.onConnection);
+      this.watched = undefined;
+    }
     const open = [...this.sessions].filter((session) => !session.destroyed);
     if (open.length === 0) return;
     const closed = open.map(
@@ -65,16 +104,40 @@ export class NodeH2Sessions implements NodeH2PortOwner {
     clearTimeout(timer);
     if (outcome === 'grace') {
       for (const session of open) if (!session.destroyed) session.destroy();
+      // A destroyed session still waits for its peer to end the connection (a client that
+      // ignores GOAWAY, or one whose stream it never reads): the grace is over, so it is cut.
+      for (const socket of this.connections) socket.destroy();
       await Promise.all(closed);
     }
+    this.connections.clear();
   }
 
   private track(session: ServerHttp2Session | undefined): void {
     if (session === undefined || this.sessions.has(session) || session.destroyed) return;
     this.sessions.add(session);
     session.once('close', () => this.sessions.delete(session));
+    // A session that arrives during shutdown is told at once that no new stream will be served.
+    if (this.closing && !session.closed) session.close();
   }
 }
+
+/** The part of an HTTP/2 server (or any emitter) that {@link NodeH2Sessions.watch} uses. */
+interface SessionSource {
+  on(event: 'session' | 'connection', listener: (value: never) => void): unknown;
+  off(event: 'session' | 'connection', listener: (value: never) => void): unknown;
+}
+
+/** An HTTP/2 server (cleartext or TLS): its sessions are what shutdown must end. */
+function isSessionSource(value: unknown): value is SessionSource {
+  return value instanceof Http2ServerClass || value instanceof Http2SecureServerClass;
+}
+
+// node:http2 exports no server classes, only their factories.
+const Http2ServerClass = Object.getPrototypeOf(createServer()).constructor as abstract new (
+  ...args: never[]
+) => object;
+const Http2SecureServerClass = Object.getPrototypeOf(createSecureServer())
+  .constructor as abstract new (...args: never[]) => object;
 
 function defaultWarn(message: string): void {
   new Logger('EventStream').warn(message);

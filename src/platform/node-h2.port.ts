@@ -1,7 +1,9 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { WireFrame } from '../wire/wire-frame.js';
-import type { ProtocolPort as StreamPort } from './protocol-port.interface.js';
+import type { StreamPort, StreamPortOptions } from './stream-port.interface.js';
+import { RawPort } from './raw-port.js';
+import { setStreamHeaders } from './stream-headers.js';
 
 /**
  * Response headers HTTP/2 forbids (RFC 9113 §8.2.2), lower-cased. Node drops `Connection` with a
@@ -37,54 +39,66 @@ export interface NodeH2PortOwner {
  * - {@link abort} resets this stream (`RST_STREAM`, code `CANCEL`, 8): its siblings on the session
  *   keep flowing.
  */
-export class NodeH2StreamPort implements StreamPort {
+export class NodeH2Port
+  extends RawPort<Http2ServerRequest, Http2ServerResponse>
+  implements StreamPort
+{
   readonly protocol = '2' as const;
 
   constructor(
-    readonly request: Http2ServerRequest,
-    private readonly res: Http2ServerResponse,
+    request: Http2ServerRequest,
+    res: Http2ServerResponse,
     private readonly owner: NodeH2PortOwner,
-    readonly clientAddress: string | undefined = request.socket?.remoteAddress,
-  ) {}
-
-  head(status: number, headers: OutgoingHttpHeaders): void {
-    this.res.writeHead(status, this.allowed(headers));
-    // Without it the HEADERS frame waits for the first DATA frame: a quiet stream would look
-    // unanswered to the client.
-    // (Node's Http2ServerResponse has flushHeaders(); its typings lack it.)
-    (this.res as Http2ServerResponse & { flushHeaders(): void }).flushHeaders();
+    options: StreamPortOptions = {},
+  ) {
+    super(request, res, options);
   }
 
-  write(frame: WireFrame): boolean {
-    // A reset or ended stream: writing would raise ERR_HTTP2_INVALID_STREAM; 'close' tells the owner.
-    if (this.res.stream.destroyed || this.res.writableEnded) return false;
-    return this.res.write(frame.payload);
+  get gone(): boolean {
+    return this.res.stream.destroyed || this.res.writableEnded;
   }
 
   get bufferedBytes(): number {
     return this.res.stream.writableLength;
   }
 
-  onDrain(listener: () => void): void {
-    this.res.on('drain', listener);
+  head(): void {
+    this.takenOver();
+    setStreamHeaders(this.request, this.res);
+    this.res.writeHead(200, this.allowed({}));
+    // Without it the HEADERS frame waits for the first DATA frame: a quiet stream would look
+    // unanswered to the client. (Http2ServerResponse has flushHeaders(); its typings lack it.)
+    (this.res as Http2ServerResponse & { flushHeaders(): void }).flushHeaders();
+  }
+
+  write(frame: WireFrame): boolean {
+    // A reset or ended stream: writing would raise ERR_HTTP2_INVALID_STREAM; 'close' tells the owner.
+    if (this.gone) return false;
+    return this.res.write(frame.payload);
+  }
+
+  onceDrain(listener: () => void): void {
+    this.res.once('drain', listener);
   }
 
   offDrain(listener: () => void): void {
     this.res.off('drain', listener);
   }
 
-  onClose(listener: () => void): void {
-    this.res.on('close', listener);
-  }
-
-  offClose(listener: () => void): void {
-    this.res.off('close', listener);
-  }
-
-  respond(status: number, headers: OutgoingHttpHeaders, body?: string): void {
+  respond(status: number, headers: OutgoingHttpHeaders = {}, body?: string): void {
+    this.takenOver();
+    if (this.gone) return;
     this.res.writeHead(status, this.allowed(headers));
     if (body === undefined) this.res.end();
     else this.res.end(body);
+  }
+
+  respondHead(): void {
+    this.respondWithStreamHead();
+  }
+
+  respondStream(frames: string): void {
+    this.respondWithStreamHead(frames);
   }
 
   end(): void {
@@ -94,6 +108,15 @@ export class NodeH2StreamPort implements StreamPort {
   abort(): void {
     // Never the session nor its socket: every other stream of this client lives on them.
     if (!this.res.stream.destroyed) this.res.stream.close(constants.NGHTTP2_CANCEL);
+  }
+
+  private respondWithStreamHead(body?: string): void {
+    this.takenOver();
+    if (this.gone) return;
+    setStreamHeaders(this.request, this.res);
+    this.res.writeHead(200, this.allowed({}));
+    if (body === undefined) this.res.end();
+    else this.res.end(body);
   }
 
   /**

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StreamRegistry } from '../connection/stream-registry.js';
 import type { HandlerChoice } from '../negotiation/choose-handler.js';
+import type { StreamRequestMessage, StreamResponseMessage } from './stream-port.interface.js';
 
 /** A route handler as Nest hands it to the HTTP adapter. */
 export type RouteHandler = (...args: unknown[]) => unknown;
@@ -17,9 +17,10 @@ export interface RouteGroup {
  */
 export interface StreamContext {
   registry: StreamRegistry;
-  req: IncomingMessage;
-  res: ServerResponse;
-  /** Called once, right before the library answers on `res` itself. */
+  /** The raw request and response, which the registry turns into the stream's port. */
+  req: StreamRequestMessage;
+  res: StreamResponseMessage;
+  /** Called once, right before the library answers on `res` itself (the port calls it). */
   takeOver?: () => void;
   /**
    * Called right before `registry.serve()`: brings what the platform holds for the response

@@ -1,12 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import { EVENT_STREAM_MEDIA_TYPE } from '../sse.constants.js';
+import type { StreamRequestMessage } from './stream-port.interface.js';
 
 /**
  * Sets the status and headers of a stream on a response that has sent nothing yet. Headers a
  * route set with `@Header()` win, except `Content-Type`, of which only the parameters (such as
  * `charset`) are kept: the media type of a stream is not negotiable.
  */
-export function setStreamHeaders(req: IncomingMessage, res: ServerResponse): void {
+export function setStreamHeaders(
+  req: StreamRequestMessage,
+  res: ServerResponse | Http2ServerResponse,
+): void {
   // Any other status (Nest answers POST with 201) makes a browser's EventSource give up.
   res.statusCode = 200;
   const userType = res.getHeader('content-type');
@@ -32,9 +37,15 @@ export function setStreamHeaders(req: IncomingMessage, res: ServerResponse): voi
       res.setHeader('Connection', 'keep-alive');
     }
     // Small frames go out at once, and a quiet stream is not cut by the server's idle timeout.
-    req.socket?.setNoDelay?.(true);
-    req.socket?.setKeepAlive?.(true);
+    const socket = (req as IncomingMessage).socket as IncomingMessage['socket'] | null;
+    socket?.setNoDelay?.(true);
+    socket?.setKeepAlive?.(true);
     // Only if a timeout was set (the server's `timeout` option): `timeout` is unset until then.
-    if (req.socket?.timeout) req.socket.setTimeout(0);
+    if (socket?.timeout) socket.setTimeout(0);
   }
+}
+
+/** The platform's view of a request's client: `req.ip` (Express, Fastify), else the socket's. */
+export function clientAddressOf(req: StreamRequestMessage): string | undefined {
+  return (req as { ip?: string }).ip ?? req.socket?.remoteAddress;
 }

@@ -1,15 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { existsSync } from 'node:fs';
-import { createServer as createHttpsServer } from 'node:https';
-import { createSecureServer } from 'node:http2';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserAppModule } from '../src/conformance/browser-app.module.js';
-import { browserPage } from '../src/conformance/browser-page.js';
 import { BrowserStreams } from '../src/conformance/browser-streams.js';
 import {
   CHROMIUM,
@@ -20,7 +15,8 @@ import {
 import { PLATFORMS } from '../support/platforms.js';
 import { generateCertificate, type TestCertificate } from '../support/tls-certificate.js';
 
-// A real Chromium over TLS: 50 EventSources on one origin all open over HTTP/2, where HTTP/1.1
+// A real Chromium over TLS, served by the library (Fastify http2 with allowHTTP1, and Express
+// HTTPS for the contrast): 50 EventSources on one origin all open over HTTP/2, where HTTP/1.1
 // stops at the browser's 6 connections per origin.
 
 const FILE = 'browser-h2.e2e-spec';
@@ -42,63 +38,6 @@ type StartBrowserServer = (
   certificate: TestCertificate,
   protocol: Protocol,
 ) => Promise<BrowserServer>;
-
-interface SseResponse {
-  writeHead(status: number, headers?: Record<string, string>): unknown;
-  write(chunk: string): boolean;
-  end(chunk?: string): unknown;
-  once(event: 'close', listener: () => void): unknown;
-}
-
-/**
- * Plain node:http2 / node:https writing the frames itself: what a browser does with HTTP/2 SSE,
- * apart from the library.
- */
-const startRawServer: StartBrowserServer = async (certificate, protocol) => {
-  const streams = new BrowserStreams();
-  const open = new Set<SseResponse>();
-  const handler = (
-    req: IncomingMessage | Http2ServerRequest,
-    response: ServerResponse | Http2ServerResponse,
-  ) => {
-    // Both responses have these with the same meaning; their typings differ only in overloads.
-    const res = response as SseResponse;
-    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
-    if (url.pathname === '/page') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(browserPage(Number(url.searchParams.get('count'))));
-    } else if (url.pathname === '/events') {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      res.write('data: welcome\n\n');
-      open.add(res);
-      const closed = streams.onOpen(req.httpVersion);
-      const send = (data: string) => res.write(`data: ${data}\n\n`);
-      const subscription = streams.published.subscribe(send);
-      res.once('close', () => {
-        open.delete(res);
-        subscription.unsubscribe();
-        closed();
-      });
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  };
-  const tls = { key: certificate.key, cert: certificate.cert };
-  const server =
-    protocol === 'h2'
-      ? createSecureServer({ ...tls, allowHTTP1: true }, handler)
-      : createHttpsServer(tls, handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    streams,
-    async close() {
-      for (const res of open) res.end();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-};
 
 /**
  * The library serving the same page and streams (test/src/conformance/browser.controller.ts):
@@ -124,10 +63,7 @@ const startNestServer: StartBrowserServer = async (certificate, protocol) => {
   };
 };
 
-// The library cannot serve HTTP/2 on this branch yet (the connection writes HTTP/1.1 chunks to the
-// socket): once src/platform/node-h2.port.ts is wired in, this line becomes `startNestServer`.
-const startServer: StartBrowserServer = startRawServer;
-void startNestServer;
+const startServer: StartBrowserServer = startNestServer;
 
 interface SourceState {
   readyState: number;
