@@ -1,7 +1,7 @@
 import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WireFrame } from '../wire/wire-frame.js';
-import type { StreamPort, StreamPortOptions } from './stream-port.interface.js';
+import type { PortCloseListener, StreamPort, StreamPortOptions } from './stream-port.interface.js';
 import { RawPort } from './raw-port.js';
 import { setStreamHeaders } from './stream-headers.js';
 import { corkUntilNextTick, type Flushable, flushAtEndOfTick } from './tick-batch.js';
@@ -27,6 +27,16 @@ export class NodeH1Port
   private socket?: Socket;
   /** A middleware's `flush()` (compression), called once per tick that wrote. */
   private flushWrapped = false;
+  /**
+   * Set while this response waits for its socket (see {@link onClose}): the close listeners the
+   * request's socket tells, and the two listeners (made then, not for every stream) it and the
+   * response hold.
+   */
+  private waiting?: {
+    readonly listeners: Set<PortCloseListener>;
+    readonly socketClosed: () => void;
+    readonly socketAssigned: () => void;
+  };
 
   constructor(request: IncomingMessage, res: ServerResponse, options: StreamPortOptions = {}) {
     super(request, res, options);
@@ -37,7 +47,42 @@ export class NodeH1Port
   }
 
   get gone(): boolean {
-    return this.res.destroyed || this.res.writableEnded;
+    const res = this.res;
+    return (
+      res.destroyed || res.writableEnded || (this.awaitsSocket && this.request.socket.destroyed)
+    );
+  }
+
+  /**
+   * Node gives a pipelined response its socket only once the responses before it are done, and
+   * when that socket closes first, it destroys the queued request but never emits the
+   * response's 'close': until the response owns its socket, the request's socket tells its
+   * close. Its listener goes as soon as the response owns the socket (whose close the response
+   * then reports) or the last close listener goes (the stream ended), so that a keep-alive
+   * socket does not collect one per stream it carried.
+   */
+  override onClose(listener: PortCloseListener): void {
+    super.onClose(listener);
+    if (!this.awaitsSocket) return;
+    let waiting = this.waiting;
+    if (waiting === undefined) {
+      waiting = this.waiting = {
+        listeners: new Set(),
+        socketClosed: () => this.queuedSocketClosed(),
+        socketAssigned: () => this.stopWaiting(),
+      };
+      this.request.socket.on('close', waiting.socketClosed);
+      this.res.on('socket', waiting.socketAssigned);
+    }
+    waiting.listeners.add(listener);
+  }
+
+  override offClose(listener: PortCloseListener): void {
+    super.offClose(listener);
+    const waiting = this.waiting;
+    if (waiting === undefined) return;
+    waiting.listeners.delete(listener);
+    if (waiting.listeners.size === 0) this.stopWaiting();
   }
 
   head(framesDue: boolean): void {
@@ -110,6 +155,26 @@ export class NodeH1Port
 
   abort(): void {
     this.res.destroy();
+  }
+
+  /** True while the response is queued behind the ones before it on a pipelined connection. */
+  private get awaitsSocket(): boolean {
+    // After its end, a response gives its socket back: it is done, and its 'close' comes.
+    return this.res.socket === null && !this.res.writableFinished;
+  }
+
+  private queuedSocketClosed(): void {
+    const listeners = [...this.waiting!.listeners];
+    this.stopWaiting();
+    for (const listener of listeners) listener.call(this.closeKey);
+  }
+
+  private stopWaiting(): void {
+    const waiting = this.waiting;
+    if (waiting === undefined) return;
+    this.waiting = undefined;
+    this.request.socket.off('close', waiting.socketClosed);
+    this.res.off('socket', waiting.socketAssigned);
   }
 
   flushNow(): void {

@@ -59,7 +59,10 @@ export interface StreamPort {
   /** Calls `listener` once, the next time the transport drained. */
   onceDrain(listener: () => void): void;
   offDrain(listener: () => void): void;
-  /** Calls `listener` when the stream closed, whoever closed it (client, {@link end}, {@link abort}). */
+  /**
+   * Calls `listener` when the stream closed, whoever closed it (client, {@link end}, {@link abort}),
+   * also while its response still waits for its turn on a pipelined HTTP/1.1 connection.
+   */
   onClose(listener: PortCloseListener): void;
   offClose(listener: PortCloseListener): void;
   /**

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { within } from '../support/deadline.js';
-import { attackHarness, eventually, expectCleanFraming } from '../src/attack/attack-harness.js';
+import {
+  attackHarness,
+  eventually,
+  expectCleanFraming,
+  watchSockets,
+} from '../src/attack/attack-harness.js';
 import { WireTap } from '../src/attack/wire-tap.js';
 
 // Disconnects at every moment of a stream's life, sources that end themselves in every state,
@@ -351,10 +356,10 @@ describe('pipelined requests', () => {
 
 // Node gives a pipelined response its socket only when the responses before it are done, and
 // when the socket closes it destroys the queued requests but never emits 'close' on their
-// responses. The library serves such a request at once (its source subscribed, its slot taken)
-// and waits for res 'close' alone: the stream is never released. One client pipelining streams
-// on one socket, then leaving, keeps maxConnections slots (and upstream subscriptions) forever.
-describe.skip('KNOWN BUG: a pipelined stream request waiting for its socket is never released when the client leaves', () => {
+// responses. The library serves such a request at once (its source subscribed, its slot taken):
+// were it to wait for the response's 'close' alone, one client pipelining streams on one socket,
+// then leaving, would keep maxConnections slots (and upstream subscriptions) forever.
+describe('a pipelined stream request waiting for its socket is released when the client leaves', () => {
   it('a never-ending stream queued behind another: the client leaves, both are released', async () => {
     const { port, registry, probe } = await harness.start();
     const tap = await harness.tap(
@@ -393,5 +398,45 @@ describe.skip('KNOWN BUG: a pipelined stream request waiting for its socket is n
     const next = await harness.tap(port, WireTap.get('/atk/quiet', port));
     await next.waitFor((t) => t.first?.events.length === 1, 'a new stream within the limit');
     expect(next.first!.events[0]!.data).toBe('hello');
+  });
+
+  it('a pending async set-up queued behind a stream: the client leaves, its slot is back at once, its source never subscribed', async () => {
+    const { port, registry, probe } = await harness.start({ maxConnections: 2 });
+    const tap = await harness.tap(
+      port,
+      WireTap.get('/atk/silent', port) + WireTap.get('/atk/gated', port),
+    );
+    await probe.until(() => probe.get('setup') === 1, 'the queued set-up');
+    await eventually(() => registry.list().length === 1, 'the first stream open');
+    await tap.destroy();
+    await probe.until(() => probe.get('teardown') === 1, 'the first teardown');
+    // Both slots are free while the set-up is still pending.
+    const next = [
+      await harness.tap(port, WireTap.get('/atk/quiet', port)),
+      await harness.tap(port, WireTap.get('/atk/quiet', port)),
+    ];
+    for (const t of next) await t.waitFor((x) => x.first?.events.length === 1, 'a new stream');
+    expect(next.map((t) => t.first!.events[0]!.data)).toEqual(['hello', 'hello']);
+    probe.open('setup');
+    await probe.until(() => probe.get('setup-done') === 1, 'the set-up to settle');
+    await eventually(() => registry.list().length === 2, 'only the two new streams open');
+    expect(probe.get('subscribed')).toBe(0);
+  });
+
+  it('pipelined streams in turn on one keep-alive socket leave no listener behind on it', async () => {
+    const { app, port, registry } = await harness.start();
+    const { sockets, listenerCounts: counts } = watchSockets(app);
+    const pair = WireTap.get('/atk/three', port) + WireTap.get('/atk/three', port);
+    const tap = await harness.tap(port, pair);
+    await tap.waitFor((t) => t.responses[1]?.complete === true, 'the first pair');
+    const after1 = counts();
+    for (let i = 1; i < 10; i++) {
+      tap.socket.write(pair);
+      await tap.waitFor((t) => t.responses[2 * i + 1]?.complete === true, `pair ${i}`);
+    }
+    expectCleanFraming(tap);
+    expect(sockets).toHaveLength(1);
+    expect(counts()).toEqual(after1);
+    expect(registry.list()).toHaveLength(0);
   });
 });

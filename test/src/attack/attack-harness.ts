@@ -1,4 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import { StreamRegistry, type SseModuleOptions } from '../../../src/index.js';
 import { portOfApp, startAttackApp } from './attack-app.js';
@@ -66,6 +68,20 @@ export function attackHarness() {
 }
 
 /** Resolves once `predicate` holds, polling on macrotasks; fails with `what` after a deadline. */
+/**
+ * The sockets the app's server accepts from now on, and the listener count per event on the
+ * first: what a keep-alive connection must not collect stream after stream.
+ */
+export function watchSockets(app: INestApplication) {
+  const sockets: Socket[] = [];
+  (app.getHttpServer() as Server).on('connection', (socket: Socket) => sockets.push(socket));
+  const listenerCounts = () =>
+    Object.fromEntries(
+      sockets[0]!.eventNames().map((name) => [String(name), sockets[0]!.listenerCount(name)]),
+    );
+  return { sockets, listenerCounts };
+}
+
 export async function eventually(predicate: () => boolean, what: string, timeoutMs = 8000) {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
