@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
+import { onceResponseClosed } from '../platform/response-closed.js';
 
 /**
  * Injects an `AbortSignal` that aborts when the stream's response closes: the client went away,
@@ -24,10 +25,6 @@ export const EventStreamSignal = createParamDecorator(
 
 function closeSignal(res: ServerResponse): AbortSignal {
   const controller = new AbortController();
-  if (res.destroyed || res.writableFinished) {
-    controller.abort();
-  } else {
-    res.once('close', () => controller.abort());
-  }
+  onceResponseClosed(res, () => controller.abort());
   return controller.signal;
 }

@@ -417,6 +417,8 @@ describe('a pipelined stream request waiting for its socket is released when the
     ];
     for (const t of next) await t.waitFor((x) => x.first?.events.length === 1, 'a new stream');
     expect(next.map((t) => t.first!.events[0]!.data)).toEqual(['hello', 'hello']);
+    // Its @EventStreamSignal() aborted as the client left, though its response never had a socket.
+    await probe.until(() => probe.get('abort') === 1, 'the queued set-up aborted');
     probe.open('setup');
     await probe.until(() => probe.get('setup-done') === 1, 'the set-up to settle');
     await eventually(() => registry.list().length === 2, 'only the two new streams open');
