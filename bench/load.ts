@@ -1,8 +1,15 @@
 /**
  * The load generator: raw `net` sockets to 127.0.0.1, every frame parsed, sequence numbers
  * checked (no gap, no duplicate), latency measured from the send time each event carries.
+ * With `http2` (the `--platform h2` group), streams over a few `node:http2` sessions instead.
  * Driven over IPC by bench/run.ts (it pins this process to its own core).
  */
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect as connectH2,
+  constants as h2,
+} from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { announceReady, serveRpc } from './lib/rpc.js';
 import { type SseResponseSink, SseResponseReader } from './lib/sse-response-reader.js';
@@ -73,7 +80,8 @@ const counters = { gaps: 0, duplicates: 0, malformed: 0, others: 0, malformedSam
 
 /** One SSE connection. */
 class Client implements SseResponseSink {
-  readonly socket: Socket;
+  /** The TCP socket, or on HTTP/2 the stream (destroying it resets the stream alone). */
+  readonly socket: Socket | ClientHttp2Stream;
   readonly reader: SseResponseReader;
   status = 0;
   /** The next sequence number expected. */
@@ -98,9 +106,36 @@ class Client implements SseResponseSink {
     readonly tracked: boolean,
     private readonly pauseAfterHeaders = false,
     opaqueIds = false,
+    /** HTTP/2: the stream opens on this session. */
+    session?: ClientHttp2Session,
   ) {
     this.reader = new SseResponseReader(this, opaqueIds);
-    this.socket = connect({
+    this.socket = session ? requestH2(this, session, path) : this.connectH1(port, path);
+    this.socket.on('end', () => {
+      this.ending ||= 'fin';
+      this.socket.destroy();
+    });
+    this.socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.ending ||=
+        error.code === 'ECONNRESET' ? 'reset' : `error: ${error.code ?? error.message}`;
+    });
+    this.closed = new Promise((resolve) =>
+      this.socket.once('close', () => {
+        // A stream reset by the server (RST_STREAM CANCEL emits no 'error').
+        if ('rstCode' in this.socket && this.socket.rstCode !== h2.NGHTTP2_NO_ERROR) {
+          this.ending ||= 'reset';
+        }
+        this.ending ||= 'closed';
+        this.onClosed();
+        this.headers?.(0);
+        this.firstEvent?.();
+        resolve();
+      }),
+    );
+  }
+
+  private connectH1(port: number, path: string): Socket {
+    const socket = connect({
       port,
       host: '127.0.0.1',
       // Reads land in one shared buffer, parsed at once (the reader copies what it keeps):
@@ -115,27 +150,11 @@ class Client implements SseResponseSink {
         },
       },
     });
-    this.socket.write(
+    socket.write(
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n` +
         'Cache-Control: no-cache\r\n\r\n',
     );
-    this.socket.on('end', () => {
-      this.ending ||= 'fin';
-      this.socket.destroy();
-    });
-    this.socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.ending ||=
-        error.code === 'ECONNRESET' ? 'reset' : `error: ${error.code ?? error.message}`;
-    });
-    this.closed = new Promise((resolve) =>
-      this.socket.once('close', () => {
-        this.ending ||= 'closed';
-        this.onClosed();
-        this.headers?.(0);
-        this.firstEvent?.();
-        resolve();
-      }),
-    );
+    return socket;
   }
 
   /** Resolves with the response status (0 when the connection closed first). */
@@ -208,6 +227,93 @@ class Client implements SseResponseSink {
 
 let clients: Client[] = [];
 
+// --- HTTP/2 (the `--platform h2` group) ----------------------------------------------------
+
+/**
+ * A browser's flow-control windows (Chromium: 6 MiB per stream, 15 MiB per session), so that
+ * the client's WINDOW_UPDATEs do not throttle the server, as they would not in a browser.
+ */
+const H2_STREAM_WINDOW = 6 * 2 ** 20;
+const H2_SESSION_WINDOW = 15 * 2 ** 20;
+
+/** How the streams of an `open` or `churn` command go over HTTP/2: spread over `sessions`. */
+interface H2Mode {
+  sessions: number;
+}
+
+/** The sessions `open` spreads its streams over, per server port (closed by `closeAll`). */
+const h2Sessions = new Map<number, Promise<ClientHttp2Session[]>>();
+let h2Turn = 0;
+
+async function openSessions(port: number, count: number): Promise<ClientHttp2Session[]> {
+  return Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ClientHttp2Session>((resolve, reject) => {
+          const session = connectH2(`http://127.0.0.1:${port}`, {
+            settings: { initialWindowSize: H2_STREAM_WINDOW, enablePush: false },
+            // Until the server's SETTINGS say otherwise (Node's default would be 100).
+            peerMaxConcurrentStreams: 2 ** 31 - 1,
+            // A paused stream's unread data is held here, up to its window.
+            maxSessionMemory: 256,
+          });
+          session.once('connect', () => {
+            session.setLocalWindowSize(H2_SESSION_WINDOW);
+            resolve(session);
+          });
+          session.once('error', reject);
+          session.on('error', () => undefined);
+        }),
+    ),
+  );
+}
+
+async function closeSessions(sessions: ClientHttp2Session[]): Promise<void> {
+  await Promise.all(
+    sessions.map((session) =>
+      session.destroyed
+        ? undefined
+        : new Promise<void>((resolve) => {
+            session.once('close', resolve);
+            session.destroy();
+          }),
+    ),
+  );
+}
+
+/** The next session of `port`'s, in turn, opening `mode.sessions` of them the first time. */
+async function nextSession(port: number, mode: H2Mode): Promise<ClientHttp2Session> {
+  let sessions = h2Sessions.get(port);
+  if (sessions === undefined) h2Sessions.set(port, (sessions = openSessions(port, mode.sessions)));
+  const open = await sessions;
+  return open[h2Turn++ % open.length]!;
+}
+
+/**
+ * One stream of `client` on `session`. The frame reader is HTTP/1.1's, and HTTP/2 has no head
+ * in its DATA frames: the reader gets the status of the HEADERS frame as a head of its own,
+ * with no transfer coding, and the DATA frames then go to its frame parser as they are.
+ */
+function requestH2(client: Client, session: ClientHttp2Session, path: string): ClientHttp2Stream {
+  const stream = session.request({
+    ':path': path,
+    accept: 'text/event-stream',
+    'cache-control': 'no-cache',
+  });
+  stream.once('response', (headers) => {
+    client.reader.push(Buffer.from(`HTTP/1.1 ${headers[':status']} H2\r\n\r\n`));
+  });
+  stream.on('data', (chunk: Buffer) => {
+    stampReceipt();
+    client.socketBytes += chunk.length;
+    client.reader.push(chunk);
+  });
+  return stream;
+}
+
+// -------------------------------------------------------------------------------------------
+
 /** Runs `count` tasks, at most `concurrency` at a time. */
 async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>) {
   let started = 0;
@@ -242,11 +348,21 @@ serveRpc({
     paused?: boolean;
     /** The server chooses the ids (the hub): the sequence number is read from the data. */
     opaqueIds?: boolean;
+    /** Streams over this many HTTP/2 sessions (h2c), in turn, instead of a socket each. */
+    http2?: H2Mode;
   }) {
     const started = performance.now();
     const statuses: Record<string, number> = {};
     await pool(args.count, args.concurrency ?? 200, async () => {
-      const client = new Client(args.port, args.path, !args.paused, args.paused, args.opaqueIds);
+      const session = args.http2 ? await nextSession(args.port, args.http2) : undefined;
+      const client = new Client(
+        args.port,
+        args.path,
+        !args.paused,
+        args.paused,
+        args.opaqueIds,
+        session,
+      );
       clients.push(client);
       const status = await client.waitForHeaders();
       statuses[status] = (statuses[status] ?? 0) + 1;
@@ -369,13 +485,23 @@ serveRpc({
   },
 
   /** Cycles of connect, first event, disconnect; `concurrency` of them at a time. */
-  async churn(args: { port: number; path: string; cycles: number; concurrency: number }) {
+  async churn(args: {
+    port: number;
+    path: string;
+    cycles: number;
+    concurrency: number;
+    /** Each cycle a stream on one of these sessions (opened before, closed after the cycles). */
+    http2?: H2Mode;
+  }) {
     let ok = 0;
     const failures: Record<string, number> = {};
+    const sessions = args.http2 ? await openSessions(args.port, args.http2.sessions) : [];
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
+    let turn = 0;
     await pool(args.cycles, args.concurrency, async () => {
-      const client = new Client(args.port, args.path, false);
+      const session = sessions.length > 0 ? sessions[turn++ % sessions.length] : undefined;
+      const client = new Client(args.port, args.path, false, false, false, session);
       let failure = '';
       try {
         await withTimeout(client.waitForFirstEvent(), 10_000, 'first event');
@@ -392,6 +518,7 @@ serveRpc({
     });
     const ms = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
+    await closeSessions(sessions);
     return {
       cycles: args.cycles,
       ok,
@@ -430,7 +557,10 @@ serveRpc({
     window = undefined;
     for (const c of all) c.socket.destroy();
     await Promise.all(all.map((c) => c.closed));
-    return { closed: all.length };
+    const sessions = (await Promise.all(h2Sessions.values())).flat();
+    h2Sessions.clear();
+    await closeSessions(sessions);
+    return { closed: all.length, sessions: sessions.length };
   },
 });
 announceReady();

@@ -7,6 +7,9 @@
  *       [--servers raw,builtin,ours,otel,minimal] [--out path]   (otel: ours with an OpenTelemetry SDK)
  *   node bench/dist/bench/run.js --hub     # the hub group alone (memory, Redis, 2 instances);
  *                                          # its section of RESULTS.md is replaced in place
+ *   node bench/dist/bench/run.js --platform fastify|h2 [--h2-sessions 10]
+ *                                          # a platform group (lib/platform-report.ts); its
+ *                                          # section of RESULTS.md is replaced in place
  *
  * Each run of a scenario starts a fresh server pinned to core 0 and a fresh load generator
  * pinned to core 1; both are stopped by PID when the run ends, whatever happened.
@@ -40,6 +43,15 @@ import {
   type HubVariant,
 } from './lib/hub-scenarios.js';
 import { connectRedisAdmin, type RedisAdmin } from './lib/redis-admin.js';
+import {
+  platformBegin,
+  platformEnd,
+  PLATFORM_GROUPS,
+  type PlatformKey,
+  platformSections,
+  renderPlatformSection,
+  replaceSection,
+} from './lib/platform-report.js';
 import { RpcChild } from './lib/rpc.js';
 import {
   churn,
@@ -74,8 +86,22 @@ const { values: flags } = parseArgs({
     'redis-url': { type: 'string' },
     /** The core of instance B in the cross-instance variant (A is on the servers' core). */
     'hub-b-core': { type: 'string' },
+    /** A platform group instead of the Express one: fastify (HTTP/1.1) or h2 (h2c). */
+    platform: { type: 'string' },
+    /** HTTP/2 sessions the h2 group's streams are spread over. */
+    'h2-sessions': { type: 'string' },
   },
 });
+
+// --- platform groups (lib/platform-report.ts) ------------------------------------------
+const platform = (flags.platform ?? 'express') as PlatformKey;
+if (platform !== 'express' && !(platform in PLATFORM_GROUPS)) {
+  console.error(`bench: --platform: express, fastify or h2, not "${platform}"`);
+  process.exit(1);
+}
+const platformGroup = platform === 'express' ? undefined : PLATFORM_GROUPS[platform];
+const h2SessionCount = Number(flags['h2-sessions'] ?? 10);
+// ----------------------------------------------------------------------------------------
 
 const sizes = flags.quick
   ? {
@@ -114,6 +140,7 @@ const HUB_VARIANTS: HubVariant[] = ['hub-memory', 'hub-redis', 'hub-cross'];
 const HUB_IN_FULL_RUN = true;
 const requested =
   flags.only?.split(',') ??
+  platformGroup?.scenarios ??
   (flags.hub ? HUB_VARIANTS : [...ALL_SCENARIOS, ...(HUB_IN_FULL_RUN ? HUB_VARIANTS : [])]);
 /**
  * Issue 11's scenarios have entry points of their own (they start their own processes): with
@@ -129,7 +156,8 @@ const hubVariants = requested.filter((s) => HUB_VARIANTS.includes(s as HubVarian
 const redisUrl = flags['redis-url'] ?? 'redis://127.0.0.1:6379';
 /** Every Redis key this process makes starts with this. */
 const runKeyPrefix = `bench:hub:${process.pid}-${Date.now().toString(36)}-`;
-const servers = (flags.servers?.split(',') ?? ['raw', 'builtin', 'ours']) as ServerKey[];
+const servers = (flags.servers?.split(',') ??
+  platformGroup?.servers ?? ['raw', 'builtin', 'ours']) as ServerKey[];
 const outFile = resolve(
   flags.out ?? join(benchDir, flags.quick ? 'RESULTS.quick.md' : 'RESULTS.md'),
 );
@@ -141,17 +169,25 @@ const SCRIPTS: Record<ServerKey, string> = {
   otel: 'servers/nest-event-stream-otel.js',
   /** Only when asked for (`--servers minimal,builtin,ours`): issue 11's churn floor. */
   minimal: 'servers/nest-minimal.js',
+  'fastify-sse': 'servers/fastify-sse.js',
+  'fastify-builtin': 'servers/fastify-nest-builtin.js',
+  'fastify-ours': 'servers/fastify-nest-event-stream.js',
+  'h2-raw': 'servers/h2-raw.js',
+  'h2-ours': 'servers/h2-nest-event-stream.js',
 };
 
 for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) fail(`unknown scenario "${s}"`);
 if (flags.hub && flags.only !== undefined) fail('--hub and --only: choose one');
+if (platformGroup && (flags.hub || hubVariants.length > 0))
+  fail('--platform: not with the hub group');
+if (!(Number.isInteger(h2SessionCount) && h2SessionCount >= 1)) fail('--h2-sessions: 1 or more');
 try {
   if (new URL(redisUrl).hostname !== '127.0.0.1') fail(`--redis-url: 127.0.0.1 only (${redisUrl})`);
 } catch {
   fail(`--redis-url: not a URL (${redisUrl})`);
 }
 for (const s of servers)
-  if (!(s in SCRIPTS)) fail(`unknown server "${s}" (raw, builtin, ours, otel, minimal)`);
+  if (!(s in SCRIPTS)) fail(`unknown server "${s}" (${Object.keys(SCRIPTS).join(', ')})`);
 if (!(runs >= 1)) fail('--runs must be at least 1');
 
 function fail(message: string): never {
@@ -244,7 +280,12 @@ async function session<T>(server: ServerKey, body: (s: Session) => Promise<T>): 
     });
     crashed.catch(() => undefined);
     return await Promise.race([
-      body({ server: serverProcess, load: loadProcess, port: serverProcess.port! }),
+      body({
+        server: serverProcess,
+        load: loadProcess,
+        port: serverProcess.port!,
+        http2: platformGroup?.http2 ? { sessions: h2SessionCount } : undefined,
+      }),
       crashed,
     ]);
   } finally {
@@ -553,6 +594,34 @@ const hubSection =
         ],
       });
 
+if (platformGroup !== undefined && platform !== 'express') {
+  // A platform group: its section of the existing report is replaced (or added at the end),
+  // and the rest of the report is kept as it is.
+  const section = renderPlatformSection(platform, results, {
+    title: platformGroup.title,
+    sizes,
+    runs,
+    environment,
+    http2Sessions: h2SessionCount,
+  });
+  const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
+  writeFileSync(
+    outFile,
+    replaceSection(previous, platformBegin(platform), platformEnd(platform), section),
+  );
+  const jsonFile = join(here, '..', 'results.json');
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>;
+  } catch {
+    // none yet
+  }
+  writeFileSync(jsonFile, JSON.stringify({ ...json, [`platform-${platform}`]: results }, null, 2));
+  console.log(section);
+  console.error(`bench: wrote the ${platform} section of ${relative(process.cwd(), outFile)}`);
+  process.exit(0);
+}
+
 if (scenarios.length === 0) {
   // The hub group alone: its section of the existing report is replaced (or added at the end),
   // and the rest of the report is kept as it is.
@@ -584,7 +653,9 @@ const report = renderReport(results, {
   environment,
 });
 const fullReport = [report, hubSection, ...entrySections].filter((s) => s !== '').join('\n');
-writeFileSync(outFile, fullReport);
+// The platform groups' sections, run apart (--platform), are kept at the end.
+const keptPlatforms = existsSync(outFile) ? platformSections(readFileSync(outFile, 'utf8')) : '';
+writeFileSync(outFile, keptPlatforms === '' ? fullReport : `${fullReport}\n${keptPlatforms}`);
 writeFileSync(
   join(here, '..', 'results.json'),
   JSON.stringify(hubVariants.length ? { ...results, hub: hubResults } : results, null, 2),

@@ -6,7 +6,10 @@ import {
   type SlowResult,
 } from './scenarios.js';
 
-export type ServerKey = 'raw' | 'builtin' | 'ours' | 'otel' | 'minimal';
+export type ServerKey = 'raw' | 'builtin' | 'ours' | 'otel' | 'minimal' | PlatformServerKey;
+/** The servers of the Fastify and HTTP/2 groups (`--platform`, lib/platform-report.ts). */
+export type PlatformServerKey =
+  'fastify-sse' | 'fastify-builtin' | 'fastify-ours' | 'h2-raw' | 'h2-ours';
 export type ScenarioKey = 'fanout-small' | 'fanout-large' | 'idle' | 'slow' | 'churn';
 
 export const SERVER_LABELS: Record<ServerKey, string> = {
@@ -15,6 +18,11 @@ export const SERVER_LABELS: Record<ServerKey, string> = {
   ours: 'nestjs-event-stream',
   otel: 'nestjs-event-stream + OpenTelemetry SDK',
   minimal: 'minimal Nest `@Res()`',
+  'fastify-sse': '`@fastify/sse`',
+  'fastify-builtin': 'Nest `@Sse()` on Fastify',
+  'fastify-ours': 'nestjs-event-stream on Fastify',
+  'h2-raw': 'node:http2 (raw)',
+  'h2-ours': 'nestjs-event-stream on Fastify h2c',
 };
 
 export interface ScenarioResults {
@@ -57,7 +65,7 @@ interface Target {
   ratio: number;
 }
 
-interface NumericRow<K extends ScenarioKey> {
+export interface NumericRow<K extends ScenarioKey> {
   scenario: K;
   metric: string;
   pick: (result: ScenarioResults[K]) => number;
@@ -77,7 +85,7 @@ const kib = (v: number) => (v / KIB).toFixed(1);
 const mib = (v: number) => (v / MIB).toFixed(1);
 const signed = (v: number) => (v > 0 ? `+${v}` : String(v));
 
-function rows(c: ReportContext['sizes']): Array<NumericRow<ScenarioKey>> {
+export function rows(c: ReportContext['sizes']): Array<NumericRow<ScenarioKey>> {
   const small = `fan-out ${c.clients} × ${c.smallEvents} × 100 B`;
   const large = `fan-out ${c.clients} × ${c.largeEvents} × 4 KiB`;
   const list = [
@@ -234,7 +242,7 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function successes<K extends ScenarioKey>(
+export function successes<K extends ScenarioKey>(
   results: AllResults,
   scenario: K,
   server: ServerKey,
@@ -258,7 +266,7 @@ function slowOutcome(r: SlowResult | undefined): string {
   return `${who}; ${got}, then ${r.slow.ending}`;
 }
 
-function churnBaseline(runs: ChurnSummary[]): string {
+export function churnBaseline(runs: ChurnSummary[]): string {
   if (runs.length === 0) return '–';
   return runs.every(backToBaseline) ? 'yes' : 'NO';
 }
@@ -360,7 +368,7 @@ export function renderReport(results: AllResults, context: ReportContext): strin
   return out.join('\n') + '\n';
 }
 
-function checks(results: AllResults, servers: ServerKey[]): string[] {
+export function checks(results: AllResults, servers: ServerKey[]): string[] {
   const out = ['## Checks', ''];
   for (const scenario of ['fanout-small', 'fanout-large'] as const) {
     if (!(scenario in results)) continue;
@@ -441,7 +449,11 @@ function checks(results: AllResults, servers: ServerKey[]): string[] {
   return out;
 }
 
-function everyRun(results: AllResults, context: ReportContext, servers: ServerKey[]): string[] {
+export function everyRun(
+  results: AllResults,
+  context: ReportContext,
+  servers: ServerKey[],
+): string[] {
   const out = ['## Every run', ''];
   out.push('| Metric | ' + servers.map((s) => SERVER_LABELS[s]).join(' | ') + ' |');
   out.push(`|---|${servers.map(() => '---|').join('')}`);

@@ -18,6 +18,8 @@ export interface Session {
   server: RpcChild;
   load: RpcChild;
   port: number;
+  /** The streams go over this many HTTP/2 sessions (h2c) rather than a socket each. */
+  http2?: { sessions: number };
 }
 
 interface OpenResult {
@@ -95,6 +97,7 @@ async function open(s: Session, count: number, paused = false): Promise<OpenResu
     count,
     concurrency: OPEN_CONCURRENCY,
     paused,
+    http2: s.http2,
   });
   if (result.ok !== count) {
     throw new Error(`opened ${result.ok} of ${count} streams: ${JSON.stringify(result.statuses)}`);
@@ -304,6 +307,7 @@ export async function churn(s: Session, { cycles }: { cycles: number }): Promise
       path: '/churn',
       cycles: n,
       concurrency: CHURN_CONCURRENCY,
+      http2: s.http2,
     });
   await run(CHURN_WARMUP_CYCLES);
   await waitUntil(s, settled, 10_000, 'warm-up connections closed');

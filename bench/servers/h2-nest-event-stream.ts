@@ -1,5 +1,6 @@
 /**
- * nestjs-event-stream (servers/nest-event-stream.ts) on `FastifyAdapter({ http2: true })`, cleartext HTTP/2 (runs once the HTTP/2 port is wired in).
+ * nestjs-event-stream (servers/nest-event-stream.ts) on `FastifyAdapter({ http2: true })`, cleartext
+ * HTTP/2 (h2c, prior knowledge).
  * The same module as the Express row, so that the rows differ by the platform alone.
  *
  * GET /events: the stream. GET /churn: the same stream, opened with one event of its own.
