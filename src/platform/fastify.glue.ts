@@ -122,10 +122,10 @@ function fastifyStreamContext(
 ): StreamContext {
   const req = request.raw;
   const res = reply.raw;
-  // The default client key reads `req.ip`: Fastify's, which honours `trustProxy`.
-  if (req.ip === undefined) {
-    Object.defineProperty(req, 'ip', { configurable: true, get: () => request.ip });
-  }
+  // The default client key reads `req.ip`: Fastify's, which honours `trustProxy`. Assigned, not
+  // defined as a getter: defineProperty turns every stream's request into a slow dictionary
+  // object (some 1.4 KB more per open stream).
+  if (req.ip === undefined) req.ip = request.ip;
   // @Header() values live on the reply until Fastify sends it, which a stream never does.
   const copyHeaders = () => {
     if (res.headersSent) return;
