@@ -25,6 +25,8 @@ export class NodeH1Port
    * by every stream, instead of four writes through the response.
    */
   private socket?: Socket;
+  /** Set by {@link end}: the response is over, though its socket may carry the next one. */
+  private ended = false;
   /** A middleware's `flush()` (compression), called once per tick that wrote. */
   private flushWrapped = false;
   /**
@@ -47,6 +49,10 @@ export class NodeH1Port
   }
 
   get gone(): boolean {
+    // Asked before every write: on the direct path, the socket's own flag (one class of object,
+    // a fast read) and ours. A destroyed response destroys its socket, and only end() ends it.
+    const socket = this.socket;
+    if (socket !== undefined) return this.ended || socket.destroyed;
     const res = this.res;
     return (
       res.destroyed || res.writableEnded || (this.awaitsSocket && this.request.socket.destroyed)
@@ -150,6 +156,7 @@ export class NodeH1Port
   }
 
   end(): void {
+    this.ended = true;
     this.res.end();
   }
 
