@@ -44,7 +44,11 @@ export class SseMetrics implements OnModuleInit, OnApplicationShutdown {
       (this.registry.options.meterProvider as MeterProvider | undefined) ??
       api?.metrics.getMeterProvider();
     if (provider === undefined) return;
-    this.stop = this.record(provider.getMeter(METER_NAME, packageVersion()), api);
+    const meter = provider.getMeter(METER_NAME, packageVersion());
+    // No SDK registered: the API's no-op meter would record nothing, so nothing is listened to
+    // (a lifecycle subscriber costs every stream's open and close).
+    if (api !== undefined && meter.constructor === api.createNoopMeter().constructor) return;
+    this.stop = this.record(meter, api);
   }
 
   onApplicationShutdown(): void {
