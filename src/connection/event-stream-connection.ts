@@ -291,8 +291,12 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     // The hot path: nothing queued, the socket not full. `send()` says when the socket is full,
     // and only then is the budget checked.
     if (!this.waitingForDrain) {
-      // A response cut before its 'close' event: nothing is written, nothing counted.
-      if (this.port.gone) return;
+      // A transport cut before its 'close' event came: the client is gone, and the stream closes
+      // now (a pull source that is always ready would otherwise be pulled to its end unseen).
+      if (this.port.gone) {
+        this.clientClosed();
+        return;
+      }
       this.owner.eventWritten(frame.size);
       if (!this.send(frame)) {
         this.awaitDrain();

@@ -1,5 +1,10 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import {
+  constants,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { WireFrame } from '../wire/wire-frame.js';
 import type { StreamPort, StreamPortOptions } from './stream-port.interface.js';
 import { RawPort } from './raw-port.js';
@@ -44,6 +49,10 @@ export class NodeH2Port
   implements StreamPort
 {
   readonly protocol = '2' as const;
+  /** The response's own stream, read once: `res.stream` is a getter of the compatibility API. */
+  private readonly stream: ServerHttp2Stream;
+  /** Set once this side ended the response ({@link end}, or an answer without a stream). */
+  private ended = false;
 
   constructor(
     request: Http2ServerRequest,
@@ -52,14 +61,16 @@ export class NodeH2Port
     options: StreamPortOptions = {},
   ) {
     super(request, res, options);
+    this.stream = res.stream;
   }
 
   get gone(): boolean {
-    return this.res.stream.destroyed || this.res.writableEnded;
+    // Asked before every write: the stream's own flag and ours, not the response's getters.
+    return this.ended || this.stream.destroyed;
   }
 
   get bufferedBytes(): number {
-    return this.res.stream.writableLength;
+    return this.stream.writableLength;
   }
 
   head(): void {
@@ -74,7 +85,9 @@ export class NodeH2Port
   write(frame: WireFrame): boolean {
     // A reset or ended stream: writing would raise ERR_HTTP2_INVALID_STREAM; 'close' tells the owner.
     if (this.gone) return false;
-    return this.res.write(frame.payload);
+    // Straight to the stream once its head is out: the response's write only checks its state
+    // and hands the bytes on (its 'drain' is the stream's).
+    return this.stream.write(frame.payload);
   }
 
   onceDrain(listener: () => void): void {
@@ -89,6 +102,7 @@ export class NodeH2Port
     this.takenOver();
     if (this.gone) return;
     this.res.writeHead(status, this.allowed(headers));
+    this.ended = true;
     if (body === undefined) this.res.end();
     else this.res.end(body);
   }
@@ -102,7 +116,8 @@ export class NodeH2Port
   }
 
   end(): void {
-    if (!this.res.stream.destroyed) this.res.end();
+    this.ended = true;
+    if (!this.stream.destroyed) this.res.end();
   }
 
   abort(): void {
@@ -115,6 +130,7 @@ export class NodeH2Port
     if (this.gone) return;
     setStreamHeaders(this.request, this.res);
     this.res.writeHead(200, this.allowed({}));
+    this.ended = true;
     if (body === undefined) this.res.end();
     else this.res.end(body);
   }
