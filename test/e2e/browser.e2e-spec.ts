@@ -1,25 +1,21 @@
 import { type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../../example/app.module.js';
 import { HELLO_INTERVAL_MS } from '../../example/hello.constants.js';
+import {
+  CHROMIUM,
+  expectChromium,
+  launchChromium,
+  skipWithoutChromium,
+} from '../support/chromium.js';
 
-// Debian's chromium, never a browser downloaded by Playwright. CHROMIUM_PATH exists so that the
-// missing-browser paths below can be exercised on a machine that has it.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true';
 const MISSING = !existsSync(CHROMIUM);
+const SKIP = skipWithoutChromium('browser.e2e-spec', 'run the demo page in a real browser');
 
-if (MISSING && !IN_CI) {
-  console.warn(
-    `[browser.e2e-spec] Skipped: no Chromium at ${CHROMIUM}. Install Debian's chromium ` +
-      '(apt-get install -y chromium) to run the demo page in a real browser.',
-  );
-}
-
-describe.skipIf(MISSING && !IN_CI)('the demo page in a real Chromium', () => {
+describe.skipIf(SKIP)('the demo page in a real Chromium', () => {
   let app: INestApplication;
   let browser: Browser;
   let base: string;
@@ -34,19 +30,7 @@ describe.skipIf(MISSING && !IN_CI)('the demo page in a real Chromium', () => {
     app = moduleRef.createNestApplication({ logger: false });
     await app.listen(0, '127.0.0.1');
     base = await app.getUrl();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
@@ -56,11 +40,7 @@ describe.skipIf(MISSING && !IN_CI)('the demo page in a real Chromium', () => {
   }, 30_000);
 
   it('opens /demo, whose EventSource shows hello with id 1 and reads open', async () => {
-    expect(
-      existsSync(CHROMIUM),
-      `CI=true but no Chromium at ${CHROMIUM}: the browser test cannot be skipped in CI. ` +
-        "Install Debian's chromium (apt-get install -y chromium) before running the tests.",
-    ).toBe(true);
+    expectChromium();
     const page = await browser.newPage();
     const pageErrors: Error[] = [];
     page.on('pageerror', (error) => pageErrors.push(error));

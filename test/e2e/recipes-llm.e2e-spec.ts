@@ -10,13 +10,13 @@ import {
   expectChromium,
   launchChromium,
   skipWithoutChromium,
-} from '../src/recipes/chromium.js';
+} from '../support/chromium.js';
 import { startRecipe } from '../src/recipes/recipes-app.js';
 
 // The README recipe "An LLM answer over POST": a token stream answering a POST, read by the
 // recipe's fetch() client in a real Chromium (Debian's, never one Playwright downloads).
 
-const SKIP = skipWithoutChromium('recipes-llm.e2e-spec');
+const SKIP = skipWithoutChromium('recipes-llm.e2e-spec', 'run it in a real browser');
 
 /** What the page reports of one chat: the events it read, and how the read ended. */
 interface ChatRun {
