@@ -130,6 +130,12 @@ export class StreamRegistry
   private readonly settingsCache = new WeakMap<EventStreamOptions, StreamSettings>();
   /** Events and bytes written and dropped per route (`http.route`), for the metrics. */
   readonly routeCounters = new Map<string, RouteCounters>();
+  /**
+   * Set by the metrics while they record: only then does a route's tally stand between its
+   * connections and the registry (a lookup per stream and a call per event that nobody reads
+   * otherwise).
+   */
+  countPerRoute = false;
   /** Streams refused, by the limit (or shutdown) that refused them, for the metrics. */
   readonly refusedByReason = new Map<string, number>();
 
@@ -394,9 +400,11 @@ export class StreamRegistry
       handler,
       clientKey,
       settings,
-      this.routeCountersOf(
-        routeTemplateOf(port.request as Parameters<typeof routeTemplateOf>[0], handler),
-      ),
+      this.countPerRoute
+        ? this.routeCountersOf(
+            routeTemplateOf(port.request as Parameters<typeof routeTemplateOf>[0], handler),
+          )
+        : this,
     );
     this.connections.set(port.closeKey, connection);
     connection.start(attacher, this.jitter);

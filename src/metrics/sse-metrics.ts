@@ -63,6 +63,7 @@ export class SseMetrics implements OnModuleInit, OnApplicationShutdown {
     const { registry, hub } = this;
     const instruments = createSseInstruments(meter, api);
     const { activeStreams, streamDuration, hubPublishDuration } = instruments;
+    registry.countPerRoute = true;
 
     const streamAttributes = new WeakMap<StreamInfo, Attributes>();
     const lifecycle = registry.lifecycle$.subscribe((event) => {
@@ -136,6 +137,7 @@ export class SseMetrics implements OnModuleInit, OnApplicationShutdown {
     return () => {
       meter.removeBatchObservableCallback(observe, observables);
       lifecycle.unsubscribe();
+      registry.countPerRoute = false;
       hub.tally.publishTimer = undefined;
     };
   }
