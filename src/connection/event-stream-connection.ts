@@ -1,5 +1,6 @@
 import { HttpException, type Logger } from '@nestjs/common';
 import type { StreamPort, StreamRequestMessage } from '../platform/stream-port.interface.js';
+import type { RouteCounters } from '../metrics/route-counters.js';
 import type { StreamSettings } from '../sse.options.js';
 import { serializeEvent, serializeRetry } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
@@ -41,9 +42,9 @@ export interface ConnectionOwner {
   onResponseClose(this: object): void;
   /** Who a request comes from (the `clientKey` option). */
   clientKeyOf(request: StreamRequestMessage): string | undefined;
-  /** One event's frame of `bytes` went to the socket, for the stats. */
-  eventWritten(bytes: number): void;
-  dropped(events: number): void;
+  /** One event's frame of `bytes` went to the socket, for the stats (and its route's tally). */
+  eventWritten(bytes: number, route: RouteCounters | undefined): void;
+  dropped(events: number, route: RouteCounters | undefined): void;
   closed(connection: EventStreamConnection, reason: CloseReason): void;
 }
 
@@ -98,6 +99,8 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     readonly limitKey: string | undefined,
     readonly settings: StreamSettings,
     private readonly owner: ConnectionOwner,
+    /** Its route's tally, while the metrics record. */
+    private readonly route?: RouteCounters,
   ) {}
 
   get clientKey(): string | undefined {
@@ -267,7 +270,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       if (queue !== undefined) {
         for (let i = this.queueHead; i < queue.length; i++) {
           const frame = queue[i]!;
-          this.owner.eventWritten(frame.size);
+          this.owner.eventWritten(frame.size, this.route);
           this.send(frame);
         }
       }
@@ -297,7 +300,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
         this.clientClosed();
         return;
       }
-      this.owner.eventWritten(frame.size);
+      this.owner.eventWritten(frame.size, this.route);
       if (!this.send(frame)) {
         this.awaitDrain();
         if (this.port.bufferedBytes > this.settings.maxBufferedBytes) this.overBudget();
@@ -342,7 +345,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     this.queuedBytes -= freed;
     this.owner.queuedBytesChanged(this, -freed);
     this.droppedSinceReset += dropped;
-    this.owner.dropped(dropped);
+    this.owner.dropped(dropped, this.route);
     this.compactQueue();
   }
 
@@ -384,7 +387,7 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
       const frame = queue[this.queueHead]!;
       queue[this.queueHead++] = undefined as unknown as WireFrame;
       freed += frame.chunk.length;
-      this.owner.eventWritten(frame.size);
+      this.owner.eventWritten(frame.size, this.route);
       full = !this.send(frame);
     }
     if (freed > 0) {

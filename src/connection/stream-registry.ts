@@ -131,9 +131,8 @@ export class StreamRegistry
   /** Events and bytes written and dropped per route (`http.route`), for the metrics. */
   readonly routeCounters = new Map<string, RouteCounters>();
   /**
-   * Set by the metrics while they record: only then does a route's tally stand between its
-   * connections and the registry (a lookup per stream and a call per event that nobody reads
-   * otherwise).
+   * Set by the metrics while they record: only then is a stream given its route's tally (a
+   * lookup per stream and two additions per event that nobody reads otherwise).
    */
   countPerRoute = false;
   /** Streams refused, by the limit (or shutdown) that refused them, for the metrics. */
@@ -337,13 +336,18 @@ export class StreamRegistry
     return this.options.clientKey(request as Parameters<ResolvedSseOptions['clientKey']>[0]);
   }
 
-  eventWritten(bytes: number): void {
+  eventWritten(bytes: number, route: RouteCounters | undefined): void {
     this.counters.eventsWritten++;
     this.counters.bytesWritten += bytes;
+    if (route !== undefined) {
+      route.eventsWritten++;
+      route.bytesWritten += bytes;
+    }
   }
 
-  dropped(events: number): void {
+  dropped(events: number, route: RouteCounters | undefined): void {
     this.counters.eventsDropped += events;
+    if (route !== undefined) route.eventsDropped += events;
   }
 
   closed(connection: EventStreamConnection, reason: CloseReason): void {
@@ -400,11 +404,12 @@ export class StreamRegistry
       handler,
       clientKey,
       settings,
+      this,
       this.countPerRoute
         ? this.routeCountersOf(
             routeTemplateOf(port.request as Parameters<typeof routeTemplateOf>[0], handler),
           )
-        : this,
+        : undefined,
     );
     this.connections.set(port.closeKey, connection);
     connection.start(attacher, this.jitter);
@@ -490,7 +495,7 @@ export class StreamRegistry
   private routeCountersOf(route: string): RouteCounters {
     let counters = this.routeCounters.get(route);
     if (counters === undefined) {
-      counters = new RouteCounters(route, this);
+      counters = new RouteCounters(route);
       this.routeCounters.set(route, counters);
     }
     return counters;
