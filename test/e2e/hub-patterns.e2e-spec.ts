@@ -1,8 +1,8 @@
 import { type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { expectChromium, launchChromium, skipWithoutChromium } from '../support/chromium.js';
 import {
   memoryBroker,
   redisBroker,
@@ -39,11 +39,7 @@ const available = await redisAvailable();
 reportRedisAvailability(available, 'hub-patterns.e2e-spec');
 const RUN_PREFIX = uniqueKeyPrefix('hub-patterns');
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const NO_BROWSER = !existsSync(CHROMIUM) && process.env.CI !== 'true';
-if (NO_BROWSER) {
-  console.warn(`[hub-patterns.e2e-spec] Browser test skipped: no Chromium at ${CHROMIUM}.`);
-}
+const NO_BROWSER = skipWithoutChromium('hub-patterns.e2e-spec', 'run its browser test');
 
 afterAll(async () => {
   if (available) await deleteKeys(RUN_PREFIX);
@@ -225,15 +221,12 @@ describe('positions', () => {
   it.skipIf(NO_BROWSER)(
     'lets a real browser that got no event resume what was published while it reconnected',
     async () => {
-      expect(existsSync(CHROMIUM), `CI=true but no Chromium at ${CHROMIUM}`).toBe(true);
+      expectChromium();
       const { app, hub, gate, counting } = await start({ module: { retryMs: 50 } });
       const base = await app.getUrl();
       let browser: Browser | undefined;
       try {
-        browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-        });
+        browser = await launchChromium();
         const page = await browser.newPage();
         await page.goto(`${base}/patterns/page`);
         await page.evaluate(() => {
