@@ -22,25 +22,11 @@ export interface SourceHold {
 export type SourceAttacher = (sink: PullTarget) => SourceHold;
 
 /**
- * A source that drives a connection itself (pushes live events, waits for `drained()` between
- * pages of history): `SseHub` streams implement it, beside being Observables.
- */
-export const ATTACH_SOURCE = Symbol.for('nestjs-event-stream.attach-source');
-
-/** An object that attaches itself to a connection. */
-export interface SelfAttachingSource {
-  [ATTACH_SOURCE]: SourceAttacher;
-}
-
-/**
  * How to attach what an `@EventStream()` handler returned, or `undefined` when it is not a
  * stream: an `Observable` is pushed; an `AsyncIterable` (an async generator) or a web
  * `ReadableStream` is pulled only when the socket can take more.
  */
 export function sourceAttacher(source: unknown): SourceAttacher | undefined {
-  if (typeof (source as SelfAttachingSource | undefined)?.[ATTACH_SOURCE] === 'function') {
-    return (source as SelfAttachingSource)[ATTACH_SOURCE];
-  }
   if (isObservable(source)) {
     return (sink) => {
       // The connection is the observer itself: rxjs wraps it in its own Subscriber, whose
