@@ -589,7 +589,7 @@ if (entryScenarios.length > 0 && scenarios.length === 0 && hubVariants.length ==
   let text = existsSync(target) ? readFileSync(target, 'utf8') : '';
   for (const { scenario, markdown } of scaleSections) {
     const [begin, end] = [scaleBegin(scenario), scaleEnd(scenario)];
-    text = replaceSection(text, begin, end, `${begin}\n${markdown}${end}\n`);
+    text = replaceSection(text, begin, end, `${begin}\n${markdown}\n${end}\n`);
   }
   writeFileSync(target, text);
   console.log(entrySections.join('\n'));

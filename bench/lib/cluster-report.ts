@@ -109,6 +109,10 @@ export interface ClusterRow {
     sample?: Record<string, unknown>;
   };
   keys: { deleted?: number; left: number };
+  /** Runs of the row until one was undisturbed enough (this is the least disturbed). */
+  attempts: number;
+  /** Cores other work used during its measured phases (the more disturbed phase). */
+  othersCores: number;
 }
 
 export type ClusterOutcome = ClusterRow | { key: ClusterRowKey; error: string };
@@ -215,6 +219,10 @@ export function clusterReport(rows: ClusterOutcome[], context: ClusterReportCont
       r.key === 'single'
         ? `${f(channels)} / 1 (one feed)`
         : `${r.shards.map((s) => s.channels).join(' / ')} channels; ${r.shards.map((s) => s.partitions).join(' / ')} partitions`,
+    ),
+    line(
+      'attempts (kept: the least disturbed); other work during it (cores)',
+      (r) => `${r.attempts}; ${f(r.othersCores, 2)}`,
     ),
     line('streams open (all answered 200, every subscription ready) (s)', (r) =>
       f(r.openMs / 1000, 1),
