@@ -3,7 +3,7 @@
  *
  *   npx tsc -p bench/tsconfig.json && node bench/dist/bench/run.js [--quick] [--runs N]
  *       [--only fanout-small,fanout-large,idle,slow,churn,hub-memory,hub-redis,hub-cross,
- *               storm,capacity]
+ *               storm,capacity,cluster]
  *       [--servers raw,builtin,ours,otel,minimal] [--out path]   (otel: ours with an OpenTelemetry SDK)
  *   node bench/dist/bench/run.js --hub     # the hub group alone (memory, Redis, 2 instances);
  *                                          # its section of RESULTS.md is replaced in place
@@ -14,7 +14,7 @@
  * Each run of a scenario starts a fresh server pinned to core 0 and a fresh load generator
  * pinned to core 1; both are stopped by PID when the run ends, whatever happened.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -144,10 +144,17 @@ const requested =
   (flags.hub ? HUB_VARIANTS : [...ALL_SCENARIOS, ...(HUB_IN_FULL_RUN ? HUB_VARIANTS : [])]);
 /**
  * Issue 11's scenarios have entry points of their own (they start their own processes): with
- * `--only storm,capacity` they run as children of this one, and their sections are added to
- * the report. They are not part of the full run (each takes 1–2 minutes).
+ * `--only storm,capacity,cluster` they run as children of this one, and their sections are added
+ * to the report. They are not part of the full run (each takes 1–2 minutes).
  */
-const ENTRY_POINTS: Record<string, string> = { storm: 'storm.js', capacity: 'capacity.js' };
+const ENTRY_POINTS: Record<string, string> = {
+  storm: 'storm.js',
+  capacity: 'capacity.js',
+  cluster: 'cluster.js',
+};
+/** Where an entry point's section is in RESULTS.scale.md: replaced in place by its next run. */
+const scaleBegin = (scenario: string) => `<!-- scale-${scenario}:begin -->`;
+const scaleEnd = (scenario: string) => `<!-- scale-${scenario}:end -->`;
 const entryScenarios = requested.filter((s) => s in ENTRY_POINTS);
 const scenarios = requested.filter(
   (s) => !HUB_VARIANTS.includes(s as HubVariant) && !(s in ENTRY_POINTS),
@@ -260,9 +267,13 @@ async function deleteRunKeys(): Promise<number> {
   return (await redisAdmin?.deleteKeys(runKeyPrefix).catch(() => 0)) ?? 0;
 }
 
+/** The entry point running now (issue 11's): it stops its own processes on a SIGTERM. */
+let entryChild: ChildProcess | undefined;
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     console.error(`bench: ${signal}, stopping ${live.size} process(es)`);
+    entryChild?.kill('SIGTERM');
     void stopAll()
       .then(deleteRunKeys)
       .then(() => process.exit(130));
@@ -535,6 +546,9 @@ if (hubVariants.length > 0) {
 // --- issue 11's entry points ------------------------------------------------------------
 
 const entrySections: string[] = [];
+/** The sections of the entry points that wrote one (a failed one keeps its previous section). */
+const scaleSections: Array<{ scenario: string; markdown: string }> = [];
+let entryFailed = false;
 for (const scenario of entryScenarios) {
   console.error(`bench: ${scenario}: node ${ENTRY_POINTS[scenario]}`);
   const child = spawn(
@@ -547,22 +561,44 @@ for (const scenario of entryScenarios) {
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  entryChild = child;
   let markdown = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => (markdown += text));
   const code = await new Promise<number | null>((done) => child.once('close', done));
+  entryChild = undefined;
+  // A report of a run that failed in part (cluster.ts reports the rows that failed) is kept,
+  // with its exit code; without a report, there is only the failure to say.
+  const wrote = markdown.trim() !== '';
+  if (code !== 0) entryFailed = true;
+  if (wrote) {
+    const note = code === 0 ? '' : `\n**${scenario} exited with code ${code}**; see stderr.\n`;
+    scaleSections.push({ scenario, markdown: markdown.trimEnd() + '\n' + note });
+  }
   entrySections.push(
-    code === 0 ? markdown : `## ${scenario}\n\n**failed** (exit code ${code}); see stderr.\n`,
+    wrote
+      ? scaleSections[scaleSections.length - 1]!.markdown
+      : `## ${scenario}\n\n**failed** (exit code ${code}); see stderr.\n`,
   );
 }
 if (entryScenarios.length > 0 && scenarios.length === 0 && hubVariants.length === 0) {
-  const sections = entrySections.join('\n');
+  // Alone: each entry point's section of the file is replaced in place (or added at the end),
+  // and the rest of the file, notes and profiles written by hand, is kept.
   const target = resolve(
     flags.out ?? join(benchDir, flags.quick ? 'RESULTS.scale.quick.md' : 'RESULTS.scale.md'),
   );
-  writeFileSync(target, sections);
-  console.log(sections);
-  console.error(`bench: wrote ${relative(process.cwd(), target)}`);
-  process.exit(0);
+  let text = existsSync(target) ? readFileSync(target, 'utf8') : '';
+  for (const { scenario, markdown } of scaleSections) {
+    const [begin, end] = [scaleBegin(scenario), scaleEnd(scenario)];
+    text = replaceSection(text, begin, end, `${begin}\n${markdown}\n${end}\n`);
+  }
+  writeFileSync(target, text);
+  console.log(entrySections.join('\n'));
+  const kept = entryScenarios.filter((s) => !scaleSections.some((w) => w.scenario === s));
+  console.error(
+    `bench: wrote ${scaleSections.map((w) => w.scenario).join(', ') || 'no section'} in ${relative(process.cwd(), target)}` +
+      (kept.length > 0 ? ` (${kept.join(', ')} failed: their previous sections are kept)` : ''),
+  );
+  process.exit(entryFailed ? 1 : 0);
 }
 
 await stopAll();
