@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { BrokerUnavailableError } from '../errors/broker-unavailable.error.js';
 import { InvalidChannelError } from '../errors/invalid-channel.error.js';
+import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
+import { partitionTags } from './cluster-partitions.js';
 import type { RedisClientLike, RedisPipelineLike } from './redis-client.interface.js';
 import { decodeEntry, encodeEntry } from './redis-entry.js';
 import { type FeedEntry, RedisFeedReader } from './redis-feed-reader.js';
@@ -169,10 +171,20 @@ class RedisBroker implements SseBroker {
           `keyPrefix "${this.keyPrefix}": no braces on a Redis Cluster (the broker sets the hash tags)`,
         );
       }
-      this.partitions = Array.from({ length: cluster.partitions ?? 8 }, (_, k) => {
-        const tag = `{${this.keyPrefix}p${k}}`;
-        return { feedKey: tag, tag, lookups: [] };
-      });
+      const count = cluster.partitions ?? 8;
+      if (!Number.isInteger(count) || count < 1 || count > 1024) {
+        throw new InvalidOptionError(
+          'redisBroker()',
+          'cluster.partitions',
+          'an integer from 1 to 1024',
+          count,
+        );
+      }
+      this.partitions = partitionTags(this.keyPrefix, count).map((tag) => ({
+        feedKey: tag,
+        tag,
+        lookups: [],
+      }));
     }
     this.publishTimeoutMs = options.publishTimeoutMs ?? 2000;
     this.feedMaxEvents = options.feedMaxEvents ?? 10_000;

@@ -36,10 +36,12 @@ export function setStreamHeaders(
     if (req.httpVersionMinor >= 1 && !res.hasHeader('connection')) {
       res.setHeader('Connection', 'keep-alive');
     }
-    // Small frames go out at once, and a quiet stream is not cut by the server's idle timeout.
+    // Small frames go out at once (a no-op where the server already set it: Node's default), and
+    // a quiet stream is not cut by the server's idle timeout. No TCP keep-alive: with the OS's
+    // default delay (two hours) its probes find no dead client that heartbeats would not find
+    // first, and it costs two system calls per stream (the server's `keepAlive` option sets it).
     const socket = (req as IncomingMessage).socket as IncomingMessage['socket'] | null;
     socket?.setNoDelay?.(true);
-    socket?.setKeepAlive?.(true);
     // Only if a timeout was set (the server's `timeout` option): `timeout` is unset until then.
     if (socket?.timeout) socket.setTimeout(0);
   }
