@@ -9,6 +9,7 @@ export { StreamRegistry, type CloseStreamsOptions } from './connection/stream-re
 export type {
   CloseReason,
   StreamInfo,
+  StreamRequestInfo,
   StreamLifecycleEvent,
   StreamStats,
 } from './connection/stream-info.interface.js';

@@ -1,5 +1,5 @@
 import type { RequestMethod } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
+import type { StreamRequestInfo } from './connection/stream-info.interface.js';
 import type { SseBroker } from './brokers/sse-broker.interface.js';
 import { InvalidOptionError } from './errors/invalid-option.error.js';
 import { serializeEvent } from './wire/frame.js';
@@ -83,10 +83,11 @@ export interface SseModuleOptions {
   maxConnectionsPerClient?: number;
   /**
    * Who a request comes from, for {@link maxConnectionsPerClient} and for closing streams by
-   * client. Runs after the route's guards, so `req.user` is there.
-   * @default (req) => req.ip ?? req.socket.remoteAddress (Express's `trust proxy` applies)
+   * client. Runs after the route's guards, so `req.user` is there. Given the request as the
+   * route's `@Req()` sees it: Express's request, or Fastify's `FastifyRequest`.
+   * @default (req) => req.ip ?? req.socket.remoteAddress (`trust proxy` / `trustProxy` apply)
    */
-  clientKey?: (request: IncomingMessage) => string | undefined;
+  clientKey?(request: StreamRequestInfo): string | undefined;
   /**
    * How a stream refused by a limit is answered. `'retry'`: 200, a jittered `retry:` hint and
    * an event named {@link limitEvent}, then the end — a browser comes back later (it gives up
@@ -214,8 +215,8 @@ export const SSE_DEFAULTS: Readonly<Omit<ResolvedSseOptions, OptionalOptions>> =
   maxTotalBufferedBytes: 256 * 1024 * 1024,
   maxConnections: Infinity,
   maxConnectionsPerClient: Infinity,
-  clientKey: (request: IncomingMessage) =>
-    (request as IncomingMessage & { ip?: string }).ip ?? request.socket?.remoteAddress,
+  clientKey: (request: StreamRequestInfo) =>
+    request.ip ?? request.socket?.remoteAddress ?? undefined,
   limitResponse: 'retry',
   limitEvent: 'connection-limit',
   maxLifetimeMs: 0,
@@ -329,7 +330,8 @@ const EVENT: Rule = {
       return false;
     }
   },
-  expected: 'an event serializeEvent() can write (with data, id, retry or comment; no CR/LF in type or id)',
+  expected:
+    'an event serializeEvent() can write (with data, id, retry or comment; no CR/LF in type or id)',
 };
 const BROKER_METHODS = [
   'connect',

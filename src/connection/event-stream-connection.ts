@@ -1,11 +1,11 @@
 import { HttpException, type Logger } from '@nestjs/common';
-import type { StreamPort, StreamRequestMessage } from '../platform/stream-port.interface.js';
+import type { StreamPort } from '../platform/stream-port.interface.js';
 import type { RouteCounters } from '../metrics/route-counters.js';
 import type { StreamSettings } from '../sse.options.js';
 import { serializeEvent, serializeRetry } from '../wire/frame.js';
 import type { SseEvent } from '../wire/sse-event.interface.js';
 import type { HeartbeatGroup, HeartbeatMember, HeartbeatScheduler } from './heartbeat.js';
-import type { CloseReason, StreamInfo } from './stream-info.interface.js';
+import type { CloseReason, StreamInfo, StreamRequestInfo } from './stream-info.interface.js';
 import type { PullTarget, SourceAttacher, SourceHold } from './stream-sources.js';
 import { WireFrame } from '../wire/wire-frame.js';
 
@@ -41,7 +41,7 @@ export interface ConnectionOwner {
    */
   onResponseClose(this: object): void;
   /** Who a request comes from (the `clientKey` option). */
-  clientKeyOf(request: StreamRequestMessage): string | undefined;
+  clientKeyOf(request: StreamRequestInfo): string | undefined;
   /** One event's frame of `bytes` went to the socket, for the stats (and its route's tally). */
   eventWritten(bytes: number, route: RouteCounters | undefined): void;
   dropped(events: number, route: RouteCounters | undefined): void;
@@ -99,6 +99,8 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     readonly limitKey: string | undefined,
     readonly settings: StreamSettings,
     private readonly owner: ConnectionOwner,
+    /** The request as the route's `@Req()` sees it (Fastify's, or Express's: the port's). */
+    readonly request: StreamRequestInfo,
     /** Its route's tally, while the metrics record. */
     private readonly route?: RouteCounters,
   ) {}
@@ -110,13 +112,13 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
     return this.knownClientKey.value;
   }
 
-  get request(): StreamInfo['request'] {
-    // StreamInfo names IncomingMessage; Http2ServerRequest reads the same (see StreamInfo).
-    return this.port.request as StreamInfo['request'];
+  get protocol(): string {
+    const raw = this.port.request;
+    return raw.httpVersionMajor === 2 ? '2' : raw.httpVersion;
   }
 
   get path(): string {
-    return this.request.url ?? '';
+    return this.port.request.url ?? '';
   }
 
   get isOpen(): boolean {

@@ -1,4 +1,20 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * A stream's request as its route's `@Req()` sees it: Express's request on Express (Node's
+ * `IncomingMessage`, with what middleware and guards put on it, `req.user`), Fastify's
+ * `FastifyRequest` on Fastify (with `request.user`; its `raw` is Node's request), over HTTP/1.1
+ * or HTTP/2. Annotate it with your platform's type to read what your guards set:
+ * `clientKey: (req: Request) => req.user?.id`.
+ */
+export interface StreamRequestInfo {
+  readonly headers: IncomingHttpHeaders;
+  readonly url?: string;
+  readonly method?: string;
+  /** Express's `req.ip` (`trust proxy` applies), Fastify's `request.ip` (`trustProxy` applies). */
+  readonly ip?: string;
+  readonly socket?: { readonly remoteAddress?: string } | null;
+}
 
 /**
  * What the registry tells of an open stream, for presence, filters and operators.
@@ -20,11 +36,12 @@ export interface StreamInfo {
   /** `Date.now()` when the stream opened. */
   readonly openedAt: number;
   /**
-   * The raw request (after guards: `req.user` is there when an auth guard set it). Over HTTP/2
-   * it is Node's `Http2ServerRequest`, which has the same `headers`, `url`, `method` and
-   * `socket` (its session's).
+   * The request as the route's `@Req()` sees it, after guards (`user` is there when an auth
+   * guard set it): Express's request, or Fastify's `FastifyRequest`.
    */
-  readonly request: IncomingMessage;
+  readonly request: StreamRequestInfo;
+  /** The request's HTTP version: `'1.0'`, `'1.1'` or `'2'`. */
+  readonly protocol: string;
 }
 
 /** Why a stream ended. */

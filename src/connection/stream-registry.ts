@@ -33,6 +33,7 @@ import type {
   CloseReason,
   StreamInfo,
   StreamLifecycleEvent,
+  StreamRequestInfo,
   StreamStats,
 } from './stream-info.interface.js';
 import { NodeH2Sessions } from '../platform/node-h2-sessions.js';
@@ -51,6 +52,11 @@ export interface StreamRequest {
   route: EventStreamOptions;
   /** The raw request and response: only the stream's port (`src/platform/`) writes on them. */
   req: StreamRequestMessage;
+  /**
+   * The request as the route's `@Req()` sees it (Fastify's `FastifyRequest`), where it is not
+   * `req` itself (Express's): what `clientKey` and {@link StreamInfo.request} are given.
+   */
+  request?: StreamRequestInfo;
   res: StreamResponseMessage;
   /** Runs the user's method; not called for HEAD, nor for a refused stream. */
   invoke: () => unknown;
@@ -216,7 +222,7 @@ export class StreamRegistry
     // Only computed up front when a per-client limit needs it (Express's req.ip is not free);
     // otherwise a stream computes it on demand, for close() filters and presence.
     const clientKey = Number.isFinite(this.options.maxConnectionsPerClient)
-      ? this.clientKeyOf(port.request)
+      ? this.clientKeyOf(request.request ?? port.request)
       : undefined;
     const refusal = this.refusal(request.handler, clientKey, settings);
     if (refusal !== undefined) {
@@ -243,7 +249,7 @@ export class StreamRegistry
         return Promise.resolve(result).then(
           (source) => {
             port.offClose(releaseReservation);
-            this.attach(request.handler, port, settings, clientKey, source, releaseReservation);
+            this.attach(request, port, settings, clientKey, source, releaseReservation);
           },
           (error: unknown) => {
             port.offClose(releaseReservation);
@@ -252,7 +258,7 @@ export class StreamRegistry
           },
         );
       }
-      this.attach(request.handler, port, settings, clientKey, result, releaseReservation);
+      this.attach(request, port, settings, clientKey, result, releaseReservation);
     } catch (error) {
       releaseReservation();
       throw error;
@@ -330,10 +336,8 @@ export class StreamRegistry
     }
   }
 
-  clientKeyOf(request: StreamRequestMessage): string | undefined {
-    // The option's type names Node's IncomingMessage; an HTTP/2 request has the same headers,
-    // url, method, socket (its session's) and, on Fastify, `ip`.
-    return this.options.clientKey(request as Parameters<ResolvedSseOptions['clientKey']>[0]);
+  clientKeyOf(request: StreamRequestInfo): string | undefined {
+    return this.options.clientKey(request);
   }
 
   eventWritten(bytes: number, route: RouteCounters | undefined): void {
@@ -362,13 +366,14 @@ export class StreamRegistry
   // --- internals ---------------------------------------------------------------------------
 
   private attach(
-    handler: string,
+    request: StreamRequest,
     port: StreamPort,
     settings: StreamSettings,
     clientKey: string | undefined,
     source: unknown,
     releaseReservation: (unreserve?: boolean) => void,
   ): void {
+    const handler = request.handler;
     if (isNoContent(source)) {
       releaseReservation();
       if (port.gone || port.answered) return;
@@ -398,6 +403,8 @@ export class StreamRegistry
     }
     // From here the connection holds the reservation, and gives it back when it closes.
     releaseReservation(false);
+    // Express's request is the raw one; Fastify's wraps it.
+    const userRequest = request.request ?? port.request;
     const connection = new EventStreamConnection(
       this.nextId++,
       port,
@@ -405,11 +412,8 @@ export class StreamRegistry
       clientKey,
       settings,
       this,
-      this.countPerRoute
-        ? this.routeCountersOf(
-            routeTemplateOf(port.request as Parameters<typeof routeTemplateOf>[0], handler),
-          )
-        : undefined,
+      userRequest,
+      this.countPerRoute ? this.routeCountersOf(routeTemplateOf(userRequest, handler)) : undefined,
     );
     this.connections.set(port.closeKey, connection);
     connection.start(attacher, this.jitter);

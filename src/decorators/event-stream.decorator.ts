@@ -74,7 +74,7 @@ function takeOverResponse(responseIndex: number, route: EventStreamOptions): Met
       if (context === undefined) {
         throw new SseModuleMissingError(handler);
       }
-      const { registry, req, res, takeOver, prepare } = context;
+      const { registry, req, res, request, takeOver, prepare } = context;
       prepare?.();
       // The registry calls takeOver right before it writes on the raw response itself.
       return registry.serve({
@@ -82,6 +82,7 @@ function takeOverResponse(responseIndex: number, route: EventStreamOptions): Met
         route,
         req,
         res,
+        request,
         takeOver,
         invoke: () => original.apply(this, args.slice(0, responseIndex)),
       });

@@ -10,7 +10,7 @@ import {
   type OpenTelemetryApiLoader,
 } from './opentelemetry-api-loader.js';
 import { packageVersion } from './package-version.js';
-import { protocolVersionOf, routeTemplateOf } from './route-template.js';
+import { routeTemplateOf } from './route-template.js';
 import { createSseInstruments } from './sse-instruments.js';
 
 /** The meter's name (its version is the package's). */
@@ -71,7 +71,7 @@ export class SseMetrics implements OnModuleInit, OnApplicationShutdown {
       if (event.type === 'open') {
         const attributes: Attributes = {
           'http.route': routeTemplateOf(stream.request, stream.handler),
-          'network.protocol.version': protocolVersionOf(stream.request),
+          'network.protocol.version': stream.protocol,
         };
         streamAttributes.set(stream, attributes);
         activeStreams.add(1, attributes);

@@ -122,8 +122,8 @@ function fastifyStreamContext(
 ): StreamContext {
   const req = request.raw;
   const res = reply.raw;
-  // The default client key reads `req.ip`: Fastify's, which honours `trustProxy`. Assigned, not
-  // defined as a getter: defineProperty turns every stream's request into a slow dictionary
+  // The port's client address reads `req.ip`: Fastify's, which honours `trustProxy`. Assigned,
+  // not defined as a getter: defineProperty turns every stream's request into a slow dictionary
   // object (some 1.4 KB more per open stream).
   if (req.ip === undefined) req.ip = request.ip;
   // @Header() values live on the reply until Fastify sends it, which a stream never does.
@@ -138,6 +138,9 @@ function fastifyStreamContext(
     registry,
     req,
     res,
+    // What clientKey and StreamInfo.request are given: the FastifyRequest that @Req() gives,
+    // with what guards put on it (request.user) and its route (routeOptions.url, http.route).
+    request: request as unknown as StreamContext['request'],
     prepare: copyHeaders,
     // The port calls it once, right before it answers on the raw response.
     takeOver() {

@@ -1,4 +1,5 @@
 import type { StreamRegistry } from '../connection/stream-registry.js';
+import type { StreamRequestInfo } from '../connection/stream-info.interface.js';
 import type { HandlerChoice } from '../negotiation/choose-handler.js';
 import type { StreamRequestMessage, StreamResponseMessage } from './stream-port.interface.js';
 
@@ -20,6 +21,8 @@ export interface StreamContext {
   /** The raw request and response, which the registry turns into the stream's port. */
   req: StreamRequestMessage;
   res: StreamResponseMessage;
+  /** The framework's request, where it is not `req` (Fastify's `FastifyRequest`). */
+  request?: StreamRequestInfo;
   /** Called once, right before the library answers on `res` itself (the port calls it). */
   takeOver?: () => void;
   /**

@@ -4,6 +4,7 @@ import { openHttp2Session } from '../../src/testing/index.js';
 import { ConformanceAppModule } from '../src/conformance/conformance-app.module.js';
 import { ControlController } from '../src/production/control.controller.js';
 import { LimitsController } from '../src/production/limits.controller.js';
+import { type KeyedRequest, UserKeyController } from '../src/production/user-key.controller.js';
 import { CallLog } from '../support/call-log.js';
 import { within } from '../support/deadline.js';
 import { H2PausedStream } from '../support/h2-paused-stream.js';
@@ -30,6 +31,7 @@ describe.each(CONFORMANCE_PLATFORMS)('operating streams on $name', (platform) =>
       ConformanceAppModule.with({ heartbeatMs: 0, ...options }, [
         LimitsController,
         ControlController,
+        UserKeyController,
       ]),
     );
     return started;
@@ -153,5 +155,39 @@ describe.each(CONFORMANCE_PLATFORMS)('operating streams on $name', (platform) =>
       await stream.waitForClose();
     }
     expect(registry.stats().open).toBe(0);
+  });
+
+  it("keys clients by the request its route's @Req() gets: a guard's user, and StreamInfo.request", async () => {
+    const app = await start({
+      maxConnectionsPerClient: 1,
+      clientKey: (request: KeyedRequest) => request.user?.id,
+    });
+    const ann = await app.openEventStream({
+      path: '/users/1/events',
+      headers: { 'x-user': 'ann' },
+    });
+    const again = await app.openEventStream({
+      path: '/users/2/events',
+      headers: { 'x-user': 'ann' },
+    });
+    const bob = await app.openEventStream({
+      path: '/users/1/events',
+      headers: { 'x-user': 'bob' },
+    });
+    await again.waitForEnd();
+    expect(again.events.map((e) => e.event)).toEqual(['connection-limit']);
+    expect(JSON.parse(again.events[0]!.data)).toMatchObject({ limit: 'maxConnectionsPerClient' });
+    const registry = app.app.get(StreamRegistry);
+    const open = registry.list();
+    expect(open.map((s) => s.clientKey)).toEqual(['ann', 'bob']);
+    // The very object the handler got (Fastify's FastifyRequest, not its raw request).
+    const handed = app.app.get(UserKeyController).requests;
+    expect(open.map((s) => s.request)).toEqual([handed[0], handed[1]]);
+    expect(open[0]!.request).toBe(handed[0]);
+    expect(open.map((s) => s.protocol)).toEqual([platform.protocol, platform.protocol]);
+    expect(registry.close((s) => s.clientKey === 'ann')).toBe(1);
+    await ann.waitForEnd();
+    await bob.close();
+    await eventually(() => registry.stats().open === 0, 'both streams closed');
   });
 });

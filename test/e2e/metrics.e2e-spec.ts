@@ -20,6 +20,9 @@ import { FeedController } from '../src/production/feed.controller.js';
 import { LifecycleRecorder } from '../src/production/lifecycle-recorder.js';
 import { portOf, startProductionApp } from '../src/production/production-app.js';
 import { RawEventStream } from '../src/production/raw-event-stream.js';
+import { UserKeyController } from '../src/production/user-key.controller.js';
+import { ConformanceAppModule } from '../src/conformance/conformance-app.module.js';
+import { CONFORMANCE_PLATFORMS } from '../support/platforms.js';
 
 /** One exported instrument, reduced to what an operator's dashboard depends on. */
 interface ExportedMetric {
@@ -377,5 +380,38 @@ describe('OpenTelemetry metrics of a slow client, and at shutdown', () => {
     ]);
     expect(app.get(SseHub).tally.publishTimer).toBeUndefined();
     await otel.shutdown();
+  });
+});
+
+describe.each(CONFORMANCE_PLATFORMS)('OpenTelemetry attributes on $name', (platform) => {
+  it("names a stream's route by its template and its protocol by its version", async () => {
+    const otel = sdk();
+    const app = await platform.createApp(
+      ConformanceAppModule.with({ heartbeatMs: 0, meterProvider: otel.meterProvider }, [
+        UserKeyController,
+      ]),
+    );
+    try {
+      const stream = await app.openEventStream({
+        path: '/users/42/events',
+        headers: { 'x-user': 'ann' },
+      });
+      const { metrics: list } = await otel.collect();
+      // The route as registered (Fastify's routeOptions.url, Express's route.path), never the
+      // path with its id, nor the handler's name.
+      expect(metric(list, 'sse.server.active_streams').points).toEqual([
+        {
+          attributes: {
+            'http.route': '/users/:room/events',
+            'network.protocol.version': platform.protocol,
+          },
+          value: 1,
+        },
+      ]);
+      await stream.close();
+    } finally {
+      await app.close();
+      await otel.shutdown();
+    }
   });
 });
