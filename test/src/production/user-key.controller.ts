@@ -7,10 +7,10 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { NEVER, type Observable } from 'rxjs';
-import { EventStream, type SseEvent } from '../../../src/index.js';
+import { EventStream, type SseEvent, type StreamRequestInfo } from '../../../src/index.js';
 
 /** What the guard puts on the request, as an auth guard puts its user. */
-export interface KeyedRequest {
+export interface KeyedRequest extends StreamRequestInfo {
   user?: { id: string };
 }
 
