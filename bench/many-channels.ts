@@ -13,8 +13,8 @@
  * Linux's search for a free ephemeral port costs each connect() past about 14,000 a millisecond
  * of the client's kernel time (lib/loopback-sources.ts). Measured: the time until every
  * stream's subscription is live (the server counts those whose broker `ready` resolved), the
- * open latency (connect to head), the CPU of the server (user, system, GC pauses) and of this
- * client while opening, the time until every client got its channel's event, and
+ * open latency (connect to head), the CPU of the server (user, system, GC pauses), of this
+ * client and of the rest of the machine while opening, the time until every client got its channel's event, and
  * redis-server's CPU (from /proc/<pid>/stat of the server on the URL's port: the machine's
  * Redis is shared, so other work on it counts too) per delivered event and per opened stream.
  * Keys are deleted afterwards.
@@ -51,6 +51,17 @@ function processCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/**
+ * Busy time of every core so far, in ms, from /proc/stat (user nice system idle iowait irq
+ * softirq steal, 100 ticks a second): less the server's, the client's and redis-server's, it is
+ * what else ran meanwhile (softirq: the loopback's packets; other processes on a shared machine).
+ */
+function machineBusyMs(): number {
+  const fields = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) * 10;
 }
 
 interface Client {
@@ -139,6 +150,7 @@ async function run(brokerKind: string, redisPid: number | undefined) {
     const usage0 = await server.call<ServerUsage>('usage');
     const client0 = process.cpuUsage();
     const redis0 = redisCpu();
+    const machine0 = machineBusyMs();
     const t0 = performance.now();
     const clients = await openAll(server.port!, streams, () => delivered++);
     console.error(
@@ -149,6 +161,7 @@ async function run(brokerKind: string, redisPid: number | undefined) {
     const clientOpen = process.cpuUsage(client0);
     const usage1 = await server.call<ServerUsage>('usage');
     const redis1 = redisCpu();
+    const machine1 = machineBusyMs();
     // oxlint-disable-next-line unicorn/no-array-sort -- sorts its own copy (numerically: typed)
     const openLatency = Float64Array.from(clients, (c) => c.openMs).sort();
     const t1 = performance.now();
@@ -179,6 +192,12 @@ async function run(brokerKind: string, redisPid: number | undefined) {
       serverHeapOpenMB: usage1.heapUsed / 2 ** 20,
       clientUserOpenMs: clientOpen.user / 1000,
       clientSystemOpenMs: clientOpen.system / 1000,
+      restOfMachineOpenMs:
+        machine1 -
+        machine0 -
+        (usage1.userMs + usage1.systemMs - usage0.userMs - usage0.systemMs) -
+        (clientOpen.user + clientOpen.system) / 1000 -
+        (redisPid === undefined ? 0 : redis1 - redis0),
       serverCpuOpenMs: usage1.userMs + usage1.systemMs - usage0.userMs - usage0.systemMs,
       serverCpuDeliverMs: usage2.userMs + usage2.systemMs - usage1.userMs - usage1.systemMs,
       redisCpuUsPerStreamOpened: ((redis1 - redis0) * 1000) / streams,
@@ -208,13 +227,13 @@ console.log(
   `\n${streams} streams on ${streams} distinct channels, one instance, clients from ${sourceAddresses} address(es) (redis-server pid ${pid})\n`,
 );
 console.log(
-  '| broker | open all (s) | open latency p50 / p99 (ms) | server CPU open: user / sys / of which GC (ms) | client CPU open: user / sys (ms) | one event each, all delivered (s) | server CPU deliver (ms) | redis CPU µs per stream opened | redis CPU µs per delivered event |',
+  '| broker | open all (s) | open latency p50 / p99 (ms) | server CPU open: user / sys / of which GC (ms) | client CPU open: user / sys (ms) | rest of the machine, open (ms) | one event each, all delivered (s) | server CPU deliver (ms) | redis CPU µs per stream opened | redis CPU µs per delivered event |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const redis = r.broker === 'redis';
   console.log(
-    `| ${r.broker} | ${(r.openMs / 1000).toFixed(2)} | ${r.openLatencyP50Ms.toFixed(0)} / ${r.openLatencyP99Ms.toFixed(0)} | ${r.serverUserOpenMs.toFixed(0)} / ${r.serverSystemOpenMs.toFixed(0)} / ${r.serverGcOpenMs.toFixed(0)} | ${r.clientUserOpenMs.toFixed(0)} / ${r.clientSystemOpenMs.toFixed(0)} | ${(r.deliverMs / 1000).toFixed(2)} | ${r.serverCpuDeliverMs.toFixed(0)} | ${redis ? r.redisCpuUsPerStreamOpened.toFixed(1) : '–'} | ${redis ? r.redisCpuUsPerDeliveredEvent.toFixed(1) : '–'} |`,
+    `| ${r.broker} | ${(r.openMs / 1000).toFixed(2)} | ${r.openLatencyP50Ms.toFixed(0)} / ${r.openLatencyP99Ms.toFixed(0)} | ${r.serverUserOpenMs.toFixed(0)} / ${r.serverSystemOpenMs.toFixed(0)} / ${r.serverGcOpenMs.toFixed(0)} | ${r.clientUserOpenMs.toFixed(0)} / ${r.clientSystemOpenMs.toFixed(0)} | ${r.restOfMachineOpenMs.toFixed(0)} | ${(r.deliverMs / 1000).toFixed(2)} | ${r.serverCpuDeliverMs.toFixed(0)} | ${redis ? r.redisCpuUsPerStreamOpened.toFixed(1) : '–'} | ${redis ? r.redisCpuUsPerDeliveredEvent.toFixed(1) : '–'} |`,
   );
 }
 console.log(`\n${JSON.stringify(rows)}`);
