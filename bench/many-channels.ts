@@ -4,34 +4,46 @@
  *
  *   npx tsc -p bench/tsconfig.json && taskset -c 1 node bench/dist/bench/many-channels.js
  *       [--streams 15000] [--brokers memory,redis] [--redis-url redis://127.0.0.1:6379]
+ *       [--source-addresses N] [--concurrency 200]
  *
  * The server (servers/nest-hub-channels.ts) runs pinned to core 0; this process opens the
- * streams over raw sockets (200 connecting at a time). Measured: the time until every stream's
- * subscription is live (the server counts those whose broker `ready` resolved), the time until
- * every client got its channel's event, the server's CPU, and redis-server's CPU (from
- * /proc/<pid>/stat of the server on the URL's port: the machine's Redis is shared, so other work
- * on it counts too) per delivered event and per opened stream. Keys are deleted afterwards.
+ * streams over raw sockets, a socket per stream, 200 connecting at a time (`--concurrency`),
+ * each counted open when its head (200) arrives. Past 4000 streams, the sockets come from
+ * 127.0.0.2, 127.0.0.3, … (one address per 4000, or `--source-addresses`): from one address,
+ * Linux's search for a free ephemeral port costs each connect() past about 14,000 a millisecond
+ * of the client's kernel time (lib/loopback-sources.ts). Measured: the time until every
+ * stream's subscription is live (the server counts those whose broker `ready` resolved), the
+ * open latency (connect to head), the CPU of the server (user, system, GC pauses), of this
+ * client and of the rest of the machine while opening, the time until every client got its channel's event, and
+ * redis-server's CPU (from /proc/<pid>/stat of the server on the URL's port: the machine's
+ * Redis is shared, so other work on it counts too) per delivered event and per opened stream.
+ * Keys are deleted afterwards.
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loopbackSource, sourceAddressesFor } from './lib/loopback-sources.js';
 import { assertLoopback, connectRedisAdmin } from './lib/redis-admin.js';
 import { RpcChild } from './lib/rpc.js';
+import type { ServerUsage } from './lib/server-usage.js';
 
 const { values: flags } = parseArgs({
   options: {
     streams: { type: 'string', default: '15000' },
     brokers: { type: 'string', default: 'memory,redis' },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+    'source-addresses': { type: 'string' },
+    concurrency: { type: 'string', default: '200' },
   },
 });
 const streams = Number(flags.streams);
+const sourceAddresses = Number(flags['source-addresses'] ?? sourceAddressesFor(streams));
 const redisUrl = flags['redis-url']!;
 assertLoopback(redisUrl);
 const here = dirname(fileURLToPath(import.meta.url));
-const OPEN_CONCURRENCY = 200;
+const OPEN_CONCURRENCY = Number(flags.concurrency);
 const TIMEOUT_MS = 120_000;
 
 /** CPU time (user + system) of a process so far, in ms, from /proc (100 ticks a second). */
@@ -41,9 +53,22 @@ function processCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/**
+ * Busy time of every core so far, in ms, from /proc/stat (user nice system idle iowait irq
+ * softirq steal, 100 ticks a second): less the server's, the client's and redis-server's, it is
+ * what else ran meanwhile (softirq: the loopback's packets; other processes on a shared machine).
+ */
+function machineBusyMs(): number {
+  const fields = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) * 10;
+}
+
 interface Client {
   socket: Socket;
   got: boolean;
+  /** From connect() to the head's arrival, ms. */
+  openMs: number;
 }
 
 /** Opens `count` streams, `OPEN_CONCURRENCY` connecting at a time; resolves once all answered 200. */
@@ -52,8 +77,14 @@ async function openAll(port: number, count: number, onEvent: () => void): Promis
   let next = 0;
   const openOne = (n: number) =>
     new Promise<void>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
-      const client: Client = { socket, got: false };
+      const started = performance.now();
+      const socket = connect({
+        port,
+        host: '127.0.0.1',
+        // One address: no bind, connect() picks the port (its search is the cheaper one).
+        localAddress: sourceAddresses > 1 ? loopbackSource(n, sourceAddresses) : undefined,
+      });
+      const client: Client = { socket, got: false, openMs: NaN };
       clients.push(client);
       let text = '';
       let headers = false;
@@ -66,6 +97,7 @@ async function openAll(port: number, count: number, onEvent: () => void): Promis
         text += chunk;
         if (!headers && text.includes('\r\n\r\n')) {
           headers = true;
+          client.openMs = performance.now() - started;
           if (!text.startsWith('HTTP/1.1 200')) reject(new Error(text.slice(0, 200)));
           else resolve();
         }
@@ -81,6 +113,11 @@ async function openAll(port: number, count: number, onEvent: () => void): Promis
   };
   await Promise.all(Array.from({ length: OPEN_CONCURRENCY }, worker));
   return clients;
+}
+
+/** The `q`-quantile of ascending `sorted`. */
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
@@ -110,8 +147,10 @@ async function run(brokerKind: string, redisPid: number | undefined) {
   let delivered = 0;
   try {
     const redisCpu = () => (redisPid === undefined ? NaN : processCpuMs(redisPid));
-    const cpu0 = await server.call<number>('cpu');
+    const usage0 = await server.call<ServerUsage>('usage');
+    const client0 = process.cpuUsage();
     const redis0 = redisCpu();
+    const machine0 = machineBusyMs();
     const t0 = performance.now();
     const clients = await openAll(server.port!, streams, () => delivered++);
     console.error(
@@ -119,8 +158,12 @@ async function run(brokerKind: string, redisPid: number | undefined) {
     );
     await until(async () => (await server.call<number>('live')) === streams, 'every stream live');
     const openMs = performance.now() - t0;
-    const cpu1 = await server.call<number>('cpu');
+    const clientOpen = process.cpuUsage(client0);
+    const usage1 = await server.call<ServerUsage>('usage');
     const redis1 = redisCpu();
+    const machine1 = machineBusyMs();
+    // oxlint-disable-next-line unicorn/no-array-sort -- sorts its own copy (numerically: typed)
+    const openLatency = Float64Array.from(clients, (c) => c.openMs).sort();
     const t1 = performance.now();
     const published = await server.call<{ publishMs: number; failed: number }>(
       'publishEach',
@@ -129,9 +172,10 @@ async function run(brokerKind: string, redisPid: number | undefined) {
     );
     await until(() => delivered === streams, `every client's event (${delivered}/${streams})`);
     const deliverMs = performance.now() - t1;
-    const cpu2 = await server.call<number>('cpu');
+    const usage2 = await server.call<ServerUsage>('usage');
     const redis2 = redisCpu();
-    for (const { socket } of clients) socket.destroy();
+    // A reset, not a FIN: no 15,000 sockets in TIME_WAIT for the next run to step over.
+    for (const { socket } of clients) socket.resetAndDestroy();
     return {
       broker: brokerKind,
       streams,
@@ -139,8 +183,23 @@ async function run(brokerKind: string, redisPid: number | undefined) {
       deliverMs,
       publishFailed: published.failed,
       delivered,
-      serverCpuOpenMs: cpu1 - cpu0,
-      serverCpuDeliverMs: cpu2 - cpu1,
+      sourceAddresses,
+      openLatencyP50Ms: quantile(openLatency, 0.5),
+      openLatencyP99Ms: quantile(openLatency, 0.99),
+      serverUserOpenMs: usage1.userMs - usage0.userMs,
+      serverSystemOpenMs: usage1.systemMs - usage0.systemMs,
+      serverGcOpenMs: usage1.gcMs - usage0.gcMs,
+      serverHeapOpenMB: usage1.heapUsed / 2 ** 20,
+      clientUserOpenMs: clientOpen.user / 1000,
+      clientSystemOpenMs: clientOpen.system / 1000,
+      restOfMachineOpenMs:
+        machine1 -
+        machine0 -
+        (usage1.userMs + usage1.systemMs - usage0.userMs - usage0.systemMs) -
+        (clientOpen.user + clientOpen.system) / 1000 -
+        (redisPid === undefined ? 0 : redis1 - redis0),
+      serverCpuOpenMs: usage1.userMs + usage1.systemMs - usage0.userMs - usage0.systemMs,
+      serverCpuDeliverMs: usage2.userMs + usage2.systemMs - usage1.userMs - usage1.systemMs,
       redisCpuUsPerStreamOpened: ((redis1 - redis0) * 1000) / streams,
       redisCpuUsPerDeliveredEvent: ((redis2 - redis1) * 1000) / delivered,
     };
@@ -165,15 +224,16 @@ const rows = [];
 const pid = flags.brokers!.includes('redis') ? await redisServerPid() : undefined;
 for (const broker of flags.brokers!.split(',')) rows.push(await run(broker, pid));
 console.log(
-  `\n${streams} streams on ${streams} distinct channels, one instance (redis-server pid ${pid})\n`,
+  `\n${streams} streams on ${streams} distinct channels, one instance, clients from ${sourceAddresses} address(es) (redis-server pid ${pid})\n`,
 );
 console.log(
-  '| broker | open all (s) | one event each, all delivered (s) | server CPU open / deliver (ms) | redis CPU µs per stream opened | redis CPU µs per delivered event |',
+  '| broker | open all (s) | open latency p50 / p99 (ms) | server CPU open: user / sys / of which GC (ms) | client CPU open: user / sys (ms) | rest of the machine, open (ms) | one event each, all delivered (s) | server CPU deliver (ms) | redis CPU µs per stream opened | redis CPU µs per delivered event |',
 );
-console.log('|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
+  const redis = r.broker === 'redis';
   console.log(
-    `| ${r.broker} | ${(r.openMs / 1000).toFixed(2)} | ${(r.deliverMs / 1000).toFixed(2)} | ${r.serverCpuOpenMs.toFixed(0)} / ${r.serverCpuDeliverMs.toFixed(0)} | ${r.broker === 'redis' ? r.redisCpuUsPerStreamOpened.toFixed(1) : '–'} | ${r.broker === 'redis' ? r.redisCpuUsPerDeliveredEvent.toFixed(1) : '–'} |`,
+    `| ${r.broker} | ${(r.openMs / 1000).toFixed(2)} | ${r.openLatencyP50Ms.toFixed(0)} / ${r.openLatencyP99Ms.toFixed(0)} | ${r.serverUserOpenMs.toFixed(0)} / ${r.serverSystemOpenMs.toFixed(0)} / ${r.serverGcOpenMs.toFixed(0)} | ${r.clientUserOpenMs.toFixed(0)} / ${r.clientSystemOpenMs.toFixed(0)} | ${r.restOfMachineOpenMs.toFixed(0)} | ${(r.deliverMs / 1000).toFixed(2)} | ${r.serverCpuDeliverMs.toFixed(0)} | ${redis ? r.redisCpuUsPerStreamOpened.toFixed(1) : '–'} | ${redis ? r.redisCpuUsPerDeliveredEvent.toFixed(1) : '–'} |`,
   );
 }
 console.log(`\n${JSON.stringify(rows)}`);
