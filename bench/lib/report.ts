@@ -129,6 +129,12 @@ export function rows(c: ReportContext['sizes']): Array<NumericRow<ScenarioKey>> 
         format: ms,
         target: { against: 'raw', op: '<=', ratio: 1.5 } as Target,
       },
+      {
+        scenario,
+        metric: `… at ${int(PACED_DELIVERIES_PER_SECOND)} deliveries/s: server CPU per delivery (µs)`,
+        pick: (r: FanoutResult) => r.paced.serverCpuUsPerDelivery,
+        format: (v: number) => v.toFixed(1),
+      },
     ]),
     {
       scenario: 'idle',

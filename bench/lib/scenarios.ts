@@ -151,7 +151,14 @@ export interface CpuShares {
 export interface FanoutResult extends CollectResult {
   publishMs: number;
   /** The same streams at a pace every server sustains: latency without queueing. */
-  paced: CollectResult & { deliveriesPerSecondOffered: number };
+  paced: CollectResult & {
+    deliveriesPerSecondOffered: number;
+    /**
+     * Server CPU per delivery at the pace, in µs: the cost of a delivery where neither side is
+     * saturated, so that it does not swing with how the two processes' batches happen to meet.
+     */
+    serverCpuUsPerDelivery: number;
+  };
   /** Server CPU per delivery, in µs: the cost of a delivery, less sensitive to a shared machine. */
   serverCpuUsPerDelivery: number;
   cpu: CpuShares;
@@ -177,7 +184,11 @@ export async function fanout(
   return {
     ...measured.collected,
     publishMs: measured.published.publishMs,
-    paced: { ...paced.collected, deliveriesPerSecondOffered: PACED_DELIVERIES_PER_SECOND },
+    paced: {
+      ...paced.collected,
+      deliveriesPerSecondOffered: PACED_DELIVERIES_PER_SECOND,
+      serverCpuUsPerDelivery: (paced.cpu.serverCpuMs * 1000) / paced.collected.deliveries,
+    },
     serverCpuUsPerDelivery: (measured.cpu.serverCpuMs * 1000) / measured.collected.deliveries,
     cpu: measured.cpu,
     warmup: warm.collected,

@@ -33,7 +33,13 @@ export function setStreamHeaders(
   // stream of the session, so it is left alone there.
   if (req.httpVersionMajor === 1) {
     // An HTTP/1.0 response has no chunks: its end is the connection's close, never kept alive.
-    if (req.httpVersionMinor >= 1 && !res.hasHeader('connection')) {
+    // Not where the client asked to close (Node's shouldKeepAlive is then false): an explicit
+    // keep-alive would make Node keep the socket open until keepAliveTimeout (RFC 9112 §9.6).
+    if (
+      req.httpVersionMinor >= 1 &&
+      !res.hasHeader('connection') &&
+      (res as ServerResponse).shouldKeepAlive !== false
+    ) {
       res.setHeader('Connection', 'keep-alive');
     }
     // Small frames go out at once (a no-op where the server already set it: Node's default), and
