@@ -180,6 +180,7 @@ const SCRIPTS: Record<ServerKey, string> = {
   'fastify-builtin': 'servers/fastify-nest-builtin.js',
   'fastify-ours': 'servers/fastify-nest-event-stream.js',
   'h2-raw': 'servers/h2-raw.js',
+  'h2-fastify': 'servers/h2-fastify-raw.js',
   'h2-ours': 'servers/h2-nest-event-stream.js',
 };
 

@@ -46,6 +46,7 @@ const SHORT: Partial<Record<ServerKey, string>> = {
   'fastify-builtin': '@Sse()',
   'fastify-ours': 'ours',
   'h2-raw': 'raw h2',
+  'h2-fastify': 'Fastify h2',
   'h2-ours': 'ours',
 };
 const short = (s: ServerKey) => SHORT[s] ?? s;
@@ -95,12 +96,18 @@ export const PLATFORM_GROUPS: Record<Exclude<PlatformKey, 'express'>, PlatformGr
     intro:
       'nestjs-event-stream on `FastifyAdapter({ http2: true })` (servers/h2-nest-event-stream.ts) ' +
       'against a raw `node:http2` server writing the same frames (servers/h2-raw.ts), cleartext ' +
-      'HTTP/2 with prior knowledge. The load generator spreads its streams over a few sessions ' +
+      'HTTP/2 with prior knowledge, and plain Fastify h2c writing the same frames after ' +
+      '`reply.hijack()` (servers/h2-fastify-raw.ts): what the platform under the library costs. ' +
+      'The load generator spreads its streams over a few sessions ' +
       '(`--h2-sessions`), with a browser\u2019s flow-control windows (6 MiB per stream, 15 MiB per ' +
       'session); memory is per stream, the sessions\u2019 own cost shared by their streams.',
-    servers: ['h2-raw', 'h2-ours'],
+    servers: ['h2-raw', 'h2-fastify', 'h2-ours'],
     scenarios: ['fanout-small', 'idle', 'churn'],
-    ratios: [['h2-ours', 'h2-raw']],
+    ratios: [
+      ['h2-fastify', 'h2-raw'],
+      ['h2-ours', 'h2-raw'],
+      ['h2-ours', 'h2-fastify'],
+    ],
     targets: [
       {
         scenario: 'fanout-small',

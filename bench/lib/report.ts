@@ -9,7 +9,7 @@ import {
 export type ServerKey = 'raw' | 'builtin' | 'ours' | 'otel' | 'minimal' | PlatformServerKey;
 /** The servers of the Fastify and HTTP/2 groups (`--platform`, lib/platform-report.ts). */
 export type PlatformServerKey =
-  'fastify-sse' | 'fastify-builtin' | 'fastify-ours' | 'h2-raw' | 'h2-ours';
+  'fastify-sse' | 'fastify-builtin' | 'fastify-ours' | 'h2-raw' | 'h2-fastify' | 'h2-ours';
 export type ScenarioKey = 'fanout-small' | 'fanout-large' | 'idle' | 'slow' | 'churn';
 
 export const SERVER_LABELS: Record<ServerKey, string> = {
@@ -22,6 +22,7 @@ export const SERVER_LABELS: Record<ServerKey, string> = {
   'fastify-builtin': 'Nest `@Sse()` on Fastify',
   'fastify-ours': 'nestjs-event-stream on Fastify',
   'h2-raw': 'node:http2 (raw)',
+  'h2-fastify': 'plain Fastify h2c (raw writes)',
   'h2-ours': 'nestjs-event-stream on Fastify h2c',
 };
 
