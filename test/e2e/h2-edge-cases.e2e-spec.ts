@@ -115,7 +115,12 @@ describe('allowHTTP1: HTTP/1.1 and HTTP/2 clients on one TLS port', () => {
   it('streams to both, each by its own protocol rules', async () => {
     started = await H2_TLS.createApp(ConformanceAppModule.with({ heartbeatMs: 0 }));
     const h2 = await started.openEventStream({ path: '/c/events' });
-    const h1 = await started.openEventStream({ path: '/c/events', http2: false });
+    // As a browser asks over HTTP/1.1 (the test client's own connection would send `close`).
+    const h1 = await started.openEventStream({
+      path: '/c/events',
+      http2: false,
+      headers: { connection: 'keep-alive' },
+    });
     expect([h2.protocol, h1.protocol]).toEqual(['2', '1.1']);
     for (const stream of [h1, h2]) {
       await stream.waitForEnd();

@@ -318,7 +318,12 @@ describe('errors after the stream opened end it with a safe final event', () => 
 describe('headers', () => {
   it('are sent when the source is subscribed, before any event', async () => {
     const app = await start();
-    const stream = await openEventStream(app, { path: '/events/silent' });
+    // As a browser asks: the test client's connection of its own would otherwise send
+    // `Connection: close`, which the server honours (RFC 9112 §9.6).
+    const stream = await openEventStream(app, {
+      path: '/events/silent',
+      headers: { connection: 'keep-alive' },
+    });
     expect(stream.status).toBe(200);
     expect(stream.headers['content-type']).toBe(EVENT_STREAM);
     expect(stream.headers['cache-control']).toBe('no-cache, no-transform');
