@@ -107,9 +107,26 @@ export class EventStreamConnection implements HeartbeatMember, PullTarget, Strea
 
   get clientKey(): string | undefined {
     if (this.knownClientKey === undefined) {
-      this.knownClientKey = { value: this.limitKey ?? this.owner.clientKeyOf(this.request) };
+      this.knownClientKey = { value: this.limitKey ?? this.computedClientKey() };
     }
     return this.knownClientKey.value;
+  }
+
+  /**
+   * The key computed on demand (no per-client limit asked for it up front): a `clientKey` that
+   * throws, or returns no string, is reported once and leaves this stream without a key, so
+   * that a `close()` filter reading every stream's key still reaches the others.
+   */
+  private computedClientKey(): string | undefined {
+    try {
+      return this.owner.clientKeyOf(this.request);
+    } catch (error) {
+      this.owner.logger.error(
+        `${this.handler}: clientKey failed for stream ${this.id}; the stream has no client key`,
+        error instanceof Error ? error.stack : String(error),
+      );
+      return undefined;
+    }
   }
 
   get protocol(): string {

@@ -10,6 +10,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { Subject } from 'rxjs';
 import { isNoContent } from '../decorators/no-content.js';
+import { InvalidClientKeyError } from '../errors/invalid-client-key.error.js';
 import { InvalidStreamSourceError } from '../errors/invalid-stream-source.error.js';
 import { RouteCounters } from '../metrics/route-counters.js';
 import { routeTemplateOf } from '../metrics/route-template.js';
@@ -337,7 +338,11 @@ export class StreamRegistry
   }
 
   clientKeyOf(request: StreamRequestInfo): string | undefined {
-    return this.options.clientKey(request);
+    const key: unknown = this.options.clientKey(request);
+    if (key === undefined || typeof key === 'string') return key;
+    // A key (not the value: it may be private) that would count apart from the same id as a
+    // string, or match nothing (an object made per request).
+    throw new InvalidClientKeyError(describe(key));
   }
 
   eventWritten(bytes: number, route: RouteCounters | undefined): void {

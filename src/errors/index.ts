@@ -11,3 +11,4 @@ export * from './broker-unavailable.error.js';
 export * from './invalid-option.error.js';
 export * from './unsupported-platform.error.js';
 export * from './invalid-hub-event.error.js';
+export * from './invalid-client-key.error.js';

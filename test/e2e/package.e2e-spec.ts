@@ -52,6 +52,7 @@ const ROOT_EXPORTS = [
   'EventStream',
   'EventStreamSignal',
   'InvalidChannelError',
+  'InvalidClientKeyError',
   'InvalidEventFieldError',
   'InvalidHubEventError',
   'InvalidOptionError',
