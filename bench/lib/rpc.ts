@@ -64,6 +64,8 @@ export interface ChildSpec {
   env?: Record<string, string>;
   /** Raise the soft limit of open files to the hard one before starting. */
   raiseFileLimit?: boolean;
+  /** A command node runs under, in the same process (valgrind: its PID is node's). */
+  wrapper?: string[];
   /** Lines of output are passed here, prefixed with the child's name. */
   log: (line: string) => void;
 }
@@ -118,7 +120,7 @@ export class RpcChild {
    */
   static async start(spec: ChildSpec, readyTimeoutMs = 30_000): Promise<RpcChild> {
     const node = [process.execPath, ...(spec.nodeFlags ?? []), spec.script, ...(spec.args ?? [])];
-    const pinned = ['taskset', '-c', String(spec.core), ...node];
+    const pinned = ['taskset', '-c', String(spec.core), ...(spec.wrapper ?? []), ...node];
     // `exec` keeps one PID from the shell to node: the PID we stop at the end is node's.
     const command = spec.raiseFileLimit
       ? ['sh', '-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', ...pinned]
