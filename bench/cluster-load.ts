@@ -10,6 +10,7 @@
 import { connect, type Socket } from 'node:net';
 import { announceReady, serveRpc } from './lib/rpc.js';
 import { type SseResponseSink, SseResponseReader } from './lib/sse-response-reader.js';
+import { pool, quantile } from './lib/pool.js';
 
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
@@ -198,20 +199,6 @@ class Client implements SseResponseSink {
 }
 
 let clients: Client[] = [];
-
-async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>) {
-  let started = 0;
-  const worker = async () => {
-    while (started < count) await task(started++);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-}
-
-/** The `p` quantile of a sorted array. */
-function quantile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
 
 function latencyView(values: Float64Array) {
   // oxlint-disable-next-line unicorn/no-array-sort -- a fresh array of the window's own

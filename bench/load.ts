@@ -13,6 +13,7 @@ import {
 import { connect, type Socket } from 'node:net';
 import { announceReady, serveRpc } from './lib/rpc.js';
 import { type SseResponseSink, SseResponseReader } from './lib/sse-response-reader.js';
+import { pool, quantile } from './lib/pool.js';
 
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
@@ -314,20 +315,6 @@ function requestH2(client: Client, session: ClientHttp2Session, path: string): C
 
 // -------------------------------------------------------------------------------------------
 
-/** Runs `count` tasks, at most `concurrency` at a time. */
-async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>) {
-  let started = 0;
-  const worker = async () => {
-    while (started < count) await task(started++);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
@@ -409,8 +396,8 @@ serveRpc({
         deliveries: sorted.length,
         seconds,
         deliveriesPerSecond: sorted.length / seconds,
-        p50Ms: percentile(sorted, 50) / 1000,
-        p99Ms: percentile(sorted, 99) / 1000,
+        p50Ms: quantile(sorted, 0.5) / 1000,
+        p99Ms: quantile(sorted, 0.99) / 1000,
         maxMs: (sorted[sorted.length - 1] ?? NaN) / 1000,
       };
     };

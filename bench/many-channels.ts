@@ -28,6 +28,7 @@ import { loopbackSource, sourceAddressesFor } from './lib/loopback-sources.js';
 import { assertLoopback, connectRedisAdmin } from './lib/redis-admin.js';
 import { RpcChild } from './lib/rpc.js';
 import type { ServerUsage } from './lib/server-usage.js';
+import { quantile } from './lib/pool.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -113,11 +114,6 @@ async function openAll(port: number, count: number, onEvent: () => void): Promis
   };
   await Promise.all(Array.from({ length: OPEN_CONCURRENCY }, worker));
   return clients;
-}
-
-/** The `q`-quantile of ascending `sorted`. */
-function quantile(sorted: Float64Array, q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {

@@ -5,18 +5,10 @@
  */
 import { announceReady, serveRpc } from './lib/rpc.js';
 import { monotonicUs, StormClient, type StormPlan } from './lib/storm-client.js';
+import { pool } from './lib/pool.js';
 
 let clients: StormClient[] = [];
 const idOf = new Map<number, string>();
-
-/** Runs `count` tasks, at most `concurrency` at a time. */
-async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>) {
-  let started = 0;
-  const worker = async () => {
-    while (started < count) await task(started++);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-}
 
 const ms = (us: number) => us / 1000;
 

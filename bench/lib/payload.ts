@@ -24,3 +24,14 @@ export function makeEvent(seq: number, size: number): BenchEvent {
   const padding = size - head.length;
   return { id: String(seq), data: padding > 0 ? head + PAD.slice(0, padding) : head };
 }
+
+/** The frame the raw servers write for an event, serialized once into a Buffer. */
+export function rawFrame(event: BenchEvent): Buffer {
+  return Buffer.from(`id: ${event.id}\ndata: ${event.data}\n\n`);
+}
+
+/** The raw HTTP/2 servers' response headers: no Connection, which HTTP/2 forbids (RFC 9113 §8.2.2). */
+export const H2_STREAM_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+};

@@ -7,18 +7,8 @@
  */
 import type { Server } from 'node:http';
 import { createServer, type Http2ServerResponse } from 'node:http2';
-import { makeEvent, type BenchEvent } from '../lib/payload.js';
+import { H2_STREAM_HEADERS, makeEvent, rawFrame } from '../lib/payload.js';
 import { portFromArgs, runBenchServer } from '../lib/server-kit.js';
-
-// No Connection header: HTTP/2 forbids it (RFC 9113 §8.2.2).
-const HEADERS = {
-  'content-type': 'text/event-stream',
-  'cache-control': 'no-cache, no-transform',
-};
-
-function frame(event: BenchEvent): Buffer {
-  return Buffer.from(`id: ${event.id}\ndata: ${event.data}\n\n`);
-}
 
 const open = new Set<Http2ServerResponse>();
 
@@ -29,10 +19,10 @@ const http2 = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  res.writeHead(200, HEADERS);
+  res.writeHead(200, H2_STREAM_HEADERS);
   // The HEADERS frame now, not with the first event (Node has it; its typings lack it).
   (res as unknown as { flushHeaders(): void }).flushHeaders();
-  if (path === '/churn') res.write(frame(makeEvent(0, 100)));
+  if (path === '/churn') res.write(rawFrame(makeEvent(0, 100)));
   open.add(res);
   res.once('close', () => open.delete(res));
 });
@@ -46,7 +36,7 @@ http2.listen(port, '127.0.0.1', () => {
       // here that is one per session, not one per stream.
       http: http2 as unknown as Server,
       publish(event) {
-        const bytes = frame(event);
+        const bytes = rawFrame(event);
         for (const res of open) res.write(bytes);
       },
       subscribers: () => open.size,

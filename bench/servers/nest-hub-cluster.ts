@@ -17,20 +17,10 @@
  * call in this process).
  */
 import 'reflect-metadata';
-import { Controller, Module, Query } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { Server } from 'node:http';
-import {
-  EventStream,
-  type HubStream,
-  redisBroker,
-  SseHub,
-  SseModule,
-  type StoredEvent,
-  StreamRegistry,
-} from '../../src/index.js';
+import { Controller, Query } from '@nestjs/common';
+import { EventStream, type HubStream, redisBroker, SseHub } from '../../src/index.js';
 import { countedBroker } from '../lib/counted-broker.js';
-import { portFromArgs, runBenchServer } from '../lib/server-kit.js';
+import { hopRecorder, startHubBenchServer } from '../lib/hub-bench-server.js';
 
 const channels = Number(process.env.BENCH_CLUSTER_CHANNELS ?? 300);
 const keyPrefix = process.env.BENCH_CLUSTER_KEY_PREFIX ?? `bench:cluster:${process.pid}:`;
@@ -41,19 +31,7 @@ const nodes = process.env.BENCH_CLUSTER_NODES?.split(',').map((port) => ({
 const optional = (name: string) =>
   process.env[name] === undefined ? undefined : Number(process.env[name]);
 
-let hops: number[] = [];
-let lastEvent: unknown;
-
-function noteHop(event: StoredEvent): void {
-  // Once per event: each listener of a channel gets the very same object.
-  if (event === lastEvent) return;
-  lastEvent = event;
-  const data = String(event.data);
-  const from = data.indexOf(' ') + 1;
-  hops.push(
-    Number(process.hrtime.bigint() / 1000n) - Number(data.slice(from, data.indexOf(' ', from))),
-  );
-}
+const hops = hopRecorder();
 
 const { broker, live } = countedBroker(
   redisBroker(
@@ -68,7 +46,7 @@ const { broker, live } = countedBroker(
           },
         },
   ),
-  noteHop,
+  hops.note,
 );
 
 @Controller()
@@ -81,36 +59,10 @@ class ClusterHubController {
   }
 }
 
-@Module({
-  imports: [
-    SseModule.forRoot({
-      heartbeatMs: 0,
-      maxBufferedBytes: 1024 * 1024,
-      slowClientPolicy: 'close',
-      broker,
-    }),
-  ],
-  controllers: [ClusterHubController],
-})
-class ClusterHubModule {}
-
-const app = await NestFactory.create(ClusterHubModule, { logger: ['error', 'warn'] });
-const port = portFromArgs();
-await app.listen(port, '127.0.0.1');
-const http = app.getHttpServer() as Server;
-const address = http.address();
-const hub = app.get(SseHub);
-const registry = app.get(StreamRegistry);
-runBenchServer(
-  {
-    http,
-    publish: (event) => hub.publish(`ch${Number(event.id) % channels}`, event.data),
-    subscribers: live,
-    extra: () => {
-      const taken = hops;
-      hops = [];
-      return { ...registry.stats(), hopsUs: taken };
-    },
+await startHubBenchServer(ClusterHubController, broker, (hub, registry) => ({
+  publish: (event) => hub.publish(`ch${Number(event.id) % channels}`, event.data),
+  subscribers: live,
+  extra: () => {
+    return { ...registry.stats(), hopsUs: hops.take() };
   },
-  typeof address === 'object' && address !== null ? address.port : port,
-);
+}));

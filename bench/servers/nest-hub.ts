@@ -15,21 +15,10 @@
  * GET /events: the stream.
  */
 import 'reflect-metadata';
-import { Controller, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { Server } from 'node:http';
-import {
-  EventStream,
-  type HubStream,
-  memoryBroker,
-  redisBroker,
-  SseHub,
-  type StoredEvent,
-  SseModule,
-  StreamRegistry,
-} from '../../src/index.js';
+import { Controller } from '@nestjs/common';
+import { EventStream, type HubStream, memoryBroker, redisBroker, SseHub } from '../../src/index.js';
 import { countedBroker } from '../lib/counted-broker.js';
-import { portFromArgs, runBenchServer } from '../lib/server-kit.js';
+import { hopRecorder, startHubBenchServer } from '../lib/hub-bench-server.js';
 
 const CHANNEL = 'bench';
 const brokerKind = process.env.BENCH_HUB_BROKER ?? 'memory';
@@ -44,19 +33,7 @@ if (brokerKind !== 'memory' && brokerKind !== 'redis') {
  * instance B of the cross-instance variant, from A's publish to B's reader. Taken (and
  * emptied) by each `stats` command.
  */
-let hops: number[] = [];
-let lastEvent: unknown;
-
-function noteHop(event: StoredEvent): void {
-  if (event === lastEvent) return;
-  // Once per event: each listener gets the very same object.
-  lastEvent = event;
-  const data = String(event.data);
-  const from = data.indexOf(' ') + 1;
-  hops.push(
-    Number(process.hrtime.bigint() / 1000n) - Number(data.slice(from, data.indexOf(' ', from))),
-  );
-}
+const hops = hopRecorder();
 
 const { broker, live } = countedBroker(
   brokerKind === 'redis'
@@ -66,7 +43,7 @@ const { broker, live } = countedBroker(
       })
     : memoryBroker(),
   // A listener notes the broker hop first (one comparison per delivery, one clock read per event).
-  noteHop,
+  hops.note,
 );
 
 @Controller()
@@ -79,36 +56,10 @@ class HubController {
   }
 }
 
-@Module({
-  imports: [
-    SseModule.forRoot({
-      heartbeatMs: 0,
-      maxBufferedBytes: 1024 * 1024,
-      slowClientPolicy: 'close',
-      broker,
-    }),
-  ],
-  controllers: [HubController],
-})
-class HubModule {}
-
-const app = await NestFactory.create(HubModule, { logger: ['error', 'warn'] });
-const port = portFromArgs();
-await app.listen(port, '127.0.0.1');
-const http = app.getHttpServer() as Server;
-const address = http.address();
-const hub = app.get(SseHub);
-const registry = app.get(StreamRegistry);
-runBenchServer(
-  {
-    http,
-    publish: (event) => hub.publish(CHANNEL, event.data),
-    subscribers: live,
-    extra: () => {
-      const taken = hops;
-      hops = [];
-      return { broker: brokerKind, ...registry.stats(), hopsUs: taken };
-    },
+await startHubBenchServer(HubController, broker, (hub, registry) => ({
+  publish: (event) => hub.publish(CHANNEL, event.data),
+  subscribers: live,
+  extra: () => {
+    return { broker: brokerKind, ...registry.stats(), hopsUs: hops.take() };
   },
-  typeof address === 'object' && address !== null ? address.port : port,
-);
+}));

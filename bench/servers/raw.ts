@@ -5,7 +5,7 @@
  * GET /events: the stream. GET /churn: the same stream, opened with one event of its own.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import { makeEvent, type BenchEvent } from '../lib/payload.js';
+import { makeEvent, rawFrame } from '../lib/payload.js';
 import { portFromArgs, runBenchServer } from '../lib/server-kit.js';
 
 const HEADERS = {
@@ -13,10 +13,6 @@ const HEADERS = {
   'Cache-Control': 'no-cache, no-transform',
   Connection: 'keep-alive',
 };
-
-function frame(event: BenchEvent): Buffer {
-  return Buffer.from(`id: ${event.id}\ndata: ${event.data}\n\n`);
-}
 
 const open = new Set<ServerResponse>();
 
@@ -30,7 +26,7 @@ const http = createServer((req, res) => {
   req.socket.setTimeout(0);
   res.writeHead(200, HEADERS);
   res.flushHeaders();
-  if (path === '/churn') res.write(frame(makeEvent(0, 100)));
+  if (path === '/churn') res.write(rawFrame(makeEvent(0, 100)));
   open.add(res);
   res.once('close', () => open.delete(res));
 });
@@ -42,7 +38,7 @@ http.listen(port, '127.0.0.1', () => {
     {
       http,
       publish(event) {
-        const bytes = frame(event);
+        const bytes = rawFrame(event);
         for (const res of open) res.write(bytes);
       },
       subscribers: () => open.size,
