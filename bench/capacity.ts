@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type CapacityResult, capacityReport } from './lib/capacity-report.js';
-import { RpcChild } from './lib/rpc.js';
+import { RpcChild, startTracked } from './lib/rpc.js';
 import type { CollectResult } from './lib/scenarios.js';
 import type { PublishResult, ServerStats } from './lib/server-kit.js';
 import { ProcSampler } from './lib/storm-sampler.js';
@@ -72,7 +72,7 @@ const cores = availableParallelism();
 const [serverCore, loadCore] = cores >= 2 ? [0, 1] : [0, 0];
 const live = new Set<RpcChild>();
 async function start(name: string, script: string, core: number, nodeFlags: string[]) {
-  const child = await RpcChild.start({
+  return startTracked(live, {
     name,
     script: join(here, script),
     core,
@@ -81,9 +81,6 @@ async function start(name: string, script: string, core: number, nodeFlags: stri
     raiseFileLimit: true,
     log,
   });
-  live.add(child);
-  void child.exited.then(() => live.delete(child));
-  return child;
 }
 const stopAll = () => Promise.all([...live].map((c) => c.stop()));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

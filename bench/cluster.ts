@@ -42,7 +42,7 @@ import {
   type WindowResult,
 } from './lib/cluster-report.js';
 import { assertLoopback, connectRedisAdmin, type RedisAdmin } from './lib/redis-admin.js';
-import { RpcChild } from './lib/rpc.js';
+import { RpcChild, startTracked } from './lib/rpc.js';
 import type { PublishResult, ServerStats } from './lib/server-kit.js';
 import { ProcSampler } from './lib/storm-sampler.js';
 
@@ -154,7 +154,7 @@ async function start(name: string, script: string, core: number, env: Record<str
   const nodeFlags = script.startsWith('servers/')
     ? ['--expose-gc', ...(flags['server-flags']?.split(' ').filter(Boolean) ?? [])]
     : ['--max-old-space-size=2048'];
-  const child = await RpcChild.start({
+  return startTracked(live, {
     name,
     script: join(here, script),
     core,
@@ -163,9 +163,6 @@ async function start(name: string, script: string, core: number, env: Record<str
     raiseFileLimit: true,
     log,
   });
-  live.add(child);
-  void child.exited.then(() => live.delete(child));
-  return child;
 }
 
 /** Set by a signal: no further row starts while the clean-up runs. */

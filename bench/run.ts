@@ -52,7 +52,7 @@ import {
   renderPlatformSection,
   replaceSection,
 } from './lib/platform-report.js';
-import { RpcChild } from './lib/rpc.js';
+import { RpcChild, startTracked } from './lib/rpc.js';
 import {
   churn,
   type CpuShares,
@@ -243,7 +243,7 @@ async function start(
   nodeFlags: string[],
   env?: Record<string, string>,
 ): Promise<RpcChild> {
-  const child = await RpcChild.start({
+  return startTracked(live, {
     name,
     script: join(here, script),
     core,
@@ -252,9 +252,6 @@ async function start(
     raiseFileLimit: true,
     log,
   });
-  live.add(child);
-  void child.exited.then(() => live.delete(child));
-  return child;
 }
 
 async function stopAll(): Promise<void> {

@@ -18,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connectRedisAdmin, type RedisAdmin } from './lib/redis-admin.js';
-import { RpcChild } from './lib/rpc.js';
+import { RpcChild, startTracked } from './lib/rpc.js';
 import type { PublishResult, ServerStats } from './lib/server-kit.js';
 import { monotonicUs } from './lib/storm-client.js';
 import { ProcSampler } from './lib/storm-sampler.js';
@@ -84,7 +84,7 @@ async function start(name: string, script: string, core: number, env: Record<str
       ? (flags['server-flags']?.split(' ').filter(Boolean) ?? [])
       : ['--max-old-space-size=2048']),
   ];
-  const child = await RpcChild.start({
+  return startTracked(live, {
     name,
     script: join(here, script),
     core,
@@ -93,9 +93,6 @@ async function start(name: string, script: string, core: number, env: Record<str
     raiseFileLimit: true,
     log,
   });
-  live.add(child);
-  void child.exited.then(() => live.delete(child));
-  return child;
 }
 async function cleanUp(): Promise<void> {
   await Promise.all([...live].map((c) => c.stop()));

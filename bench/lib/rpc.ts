@@ -202,3 +202,14 @@ export class RpcChild {
     }
   }
 }
+
+/**
+ * Starts a child (RpcChild.start) and keeps it in `live` until it exits: what a run stops by PID
+ * when it ends, whatever happened.
+ */
+export async function startTracked(live: Set<RpcChild>, spec: ChildSpec): Promise<RpcChild> {
+  const child = await RpcChild.start(spec);
+  live.add(child);
+  void child.exited.then(() => live.delete(child));
+  return child;
+}
