@@ -31,11 +31,10 @@ export const expressGlue: RouteGlue = {
   dispatcher({ streams, plains }, choose, registry, register, path) {
     const hasPlain = plains.length > 0;
     const dispatch: ExpressHandler = (req, res, next) => {
-      // `Vary: Accept` now, for the errors Nest's filters answer before a stream's head, and again
-      // when the library answers (takeOver), after any @Header('Vary'). Only a plain handler,
-      // which may set its own Vary later, gets it when its headers go out (on-headers): wrapping
-      // every response's writeHead gives it an own property, and costs a stream some 15 % of its
-      // set-up.
+      // `Vary: Accept` now, for a stream's head (set again there, after any @Header('Vary')) and
+      // for the errors Nest's filters answer before it. Only a plain handler, which may set its
+      // own Vary later, gets it when its headers go out (on-headers): wrapping every response's
+      // writeHead gives it an own property, and costs a stream some 15 % of its set-up.
       vary(res, 'Accept');
       const plain = () => {
         onHeaders(res, varyOnAccept);
@@ -43,7 +42,7 @@ export const expressGlue: RouteGlue = {
       };
       const accept = req.headers.accept;
       const stream = (fallback?: Next) => {
-        const context: StreamContext = { registry, req, res, takeOver: () => vary(res, 'Accept') };
+        const context: StreamContext = { registry, req, res };
         (res as ServerResponse & { [STREAM_CONTEXT_KEY]?: StreamContext })[STREAM_CONTEXT_KEY] =
           context;
         return runChain(streams, 0, req, res, fallback);

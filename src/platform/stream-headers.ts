@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
+import vary from 'vary';
 import { EVENT_STREAM_MEDIA_TYPE } from '../sse.constants.js';
 import type { StreamRequestMessage } from './stream-port.interface.js';
 
@@ -14,6 +15,9 @@ export function setStreamHeaders(
 ): void {
   // Any other status (Nest answers POST with 201) makes a browser's EventSource give up.
   res.statusCode = 200;
+  // A negotiated answer (a stream, a plain answer or 406 on one path): kept beside a Vary of the
+  // route's own (`@Header('Vary', …)`, set after the dispatcher added Accept).
+  vary(res as ServerResponse, 'Accept');
   const userType = res.getHeader('content-type');
   const separator = typeof userType === 'string' ? userType.indexOf(';') : -1;
   res.setHeader(
