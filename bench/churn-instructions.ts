@@ -4,14 +4,18 @@
  * (servers/nest-minimal.ts) and nestjs-event-stream (servers/nest-event-stream.ts).
  *
  *   npx tsc -p bench/tsconfig.json && node bench/dist/bench/churn-instructions.js
- *       [--servers minimal,ours] [--warmup 300] [--cycles 400] [--runs 2]
+ *       [--servers minimal,ours,name=path/to/server.js] [--warmup 10000] [--cycles 1000] [--runs 2]
  *
  * CPU time per cycle moves by 1.5x from one run to the next on a shared 2-core machine; an
  * instruction count does not (the same binary, inputs and environment give the same count
  * whatever else runs). Each server starts under `valgrind --tool=callgrind --instr-atstart=no`
  * (core 0), so bootstrap and warm-up run uninstrumented; `callgrind_control -i on` then counts
  * the `--cycles` measured ones, until the server has let go of every stream, and the dump's
- * total is divided by the cycles. User-space instructions only: the kernel's part of a cycle
+ * total is divided by the cycles. The warm-up is long because V8 tiers a function up after
+ * thousands of calls: with 300 cycles of it, the count was mostly the interpreter's and the
+ * optimizing compiler's (minimal: 1.83M instructions per cycle; 0.87M after 10,000).
+ * `name=path` adds a server (another build of `ours`, for an A/B of a change).
+ * User-space instructions only: the kernel's part of a cycle
  * (accept, writev, close) is not in it, and is the same for both servers. The client (this
  * process, core 1) runs cycles one after the other over raw sockets. Only what this starts is
  * stopped, by PID.
@@ -19,7 +23,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RpcChild } from './lib/rpc.js';
@@ -28,8 +32,8 @@ import type { ServerStats } from './lib/server-kit.js';
 const { values: flags } = parseArgs({
   options: {
     servers: { type: 'string', default: 'minimal,ours' },
-    warmup: { type: 'string', default: '300' },
-    cycles: { type: 'string', default: '400' },
+    warmup: { type: 'string', default: '10000' },
+    cycles: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '2' },
   },
 });
@@ -37,7 +41,12 @@ const SCRIPTS: Record<string, string> = {
   minimal: 'servers/nest-minimal.js',
   ours: 'servers/nest-event-stream.js',
 };
-const servers = flags.servers.split(',');
+// `name=path` adds a server of its own: an earlier build of the same server, for an A/B.
+const servers = flags.servers.split(',').map((entry) => {
+  const [name, script] = entry.split('=');
+  if (script !== undefined) SCRIPTS[name!] = resolvePath(script);
+  return name!;
+});
 for (const name of servers) if (SCRIPTS[name] === undefined) fail(`unknown server "${name}"`);
 const warmup = Number(flags.warmup);
 const cycles = Number(flags.cycles);
@@ -123,7 +132,7 @@ async function measure(name: string, run: number): Promise<number> {
   const server = await RpcChild.start(
     {
       name,
-      script: join(here, SCRIPTS[name]!),
+      script: resolvePath(here, SCRIPTS[name]!),
       core: 0,
       nodeFlags: ['--expose-gc'],
       wrapper: [

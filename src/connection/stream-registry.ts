@@ -28,7 +28,7 @@ import type { SseEvent } from '../wire/sse-event.interface.js';
 import { preparedFrame } from '../wire/prepared-event.js';
 import { type ConnectionOwner, EventStreamConnection } from './event-stream-connection.js';
 import { HeartbeatScheduler } from './heartbeat.js';
-import { sourceAttacher } from './stream-sources.js';
+import { type SourceAttacher, sourceAttacher } from './stream-sources.js';
 import { WireFrame } from '../wire/wire-frame.js';
 import type {
   CloseReason,
@@ -231,8 +231,23 @@ export class StreamRegistry
       return;
     }
     this.reserve(request.handler, clientKey);
-    let reservationHeld = true;
+    let result: unknown;
+    let thenable: boolean;
+    try {
+      result = request.invoke();
+      // A getter of the value (a proxy's) may throw here too.
+      thenable = isThenable(result);
+    } catch (error) {
+      this.unreserve(request.handler, clientKey);
+      throw error;
+    }
+    if (!thenable) {
+      // The common case: no closure for the reservation, which attach() gives back or hands on.
+      this.attach(request, port, settings, clientKey, result);
+      return;
+    }
     // Called once: with `true` to give the reservation back, `false` when a connection took it.
+    let reservationHeld = true;
     const releaseReservation = (unreserve = true) => {
       if (reservationHeld) {
         reservationHeld = false;
@@ -240,30 +255,21 @@ export class StreamRegistry
         if (unreserve) this.unreserve(request.handler, clientKey);
       }
     };
-    try {
-      const result = request.invoke();
-      if (isThenable(result)) {
-        // A client that leaves during the set-up gives its slot back as it goes, not when the
-        // set-up settles (which may be never).
-        port.onClose(releaseReservation);
-        this.settingUp.add(port);
-        return Promise.resolve(result).then(
-          (source) => {
-            port.offClose(releaseReservation);
-            this.attach(request, port, settings, clientKey, source, releaseReservation);
-          },
-          (error: unknown) => {
-            port.offClose(releaseReservation);
-            releaseReservation();
-            throw error;
-          },
-        );
-      }
-      this.attach(request, port, settings, clientKey, result, releaseReservation);
-    } catch (error) {
-      releaseReservation();
-      throw error;
-    }
+    // A client that leaves during the set-up gives its slot back as it goes, not when the
+    // set-up settles (which may be never).
+    port.onClose(releaseReservation);
+    this.settingUp.add(port);
+    return Promise.resolve(result).then(
+      (source) => {
+        port.offClose(releaseReservation);
+        this.attach(request, port, settings, clientKey, source, releaseReservation);
+      },
+      (error: unknown) => {
+        port.offClose(releaseReservation);
+        releaseReservation();
+        throw error;
+      },
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -365,7 +371,10 @@ export class StreamRegistry
     this.connections.delete(key);
     this.unreserve(connection.handler, connection.limitKey);
     if (reason === 'slow-client') this.counters.slowClientsClosed++;
-    if (connection.announced) this.report({ type: 'close', stream: connection, reason });
+    // The event is made only for a subscriber of lifecycle$: not one object per stream for none.
+    if (connection.announced && this.lifecycle.observed) {
+      this.lifecycle.next({ type: 'close', stream: connection, reason });
+    }
   }
 
   // --- internals ---------------------------------------------------------------------------
@@ -376,38 +385,49 @@ export class StreamRegistry
     settings: StreamSettings,
     clientKey: string | undefined,
     source: unknown,
-    releaseReservation: (unreserve?: boolean) => void,
+    /** An async set-up's release (see serve()); a synchronous one gives the slot back itself. */
+    releaseReservation?: (unreserve?: boolean) => void,
   ): void {
     const handler = request.handler;
-    if (isNoContent(source)) {
-      releaseReservation();
+    let noContent: boolean;
+    let attacher: SourceAttacher | undefined;
+    try {
+      // What the handler returned is read here (a getter of its own may throw): the slot goes
+      // back either way.
+      noContent = isNoContent(source);
+      attacher = noContent ? undefined : sourceAttacher(source);
+    } catch (error) {
+      this.giveBack(releaseReservation, handler, clientKey);
+      throw error;
+    }
+    if (noContent) {
+      this.giveBack(releaseReservation, handler, clientKey);
       if (port.gone || port.answered) return;
       port.respond(204);
       return;
     }
-    const attacher = sourceAttacher(source);
     if (attacher === undefined) {
-      releaseReservation();
+      this.giveBack(releaseReservation, handler, clientKey);
       throw new InvalidStreamSourceError(handler, describe(source));
     }
     if (port.gone) {
       // The client left during an async setup: attaching would only leak.
-      releaseReservation();
+      this.giveBack(releaseReservation, handler, clientKey);
       return;
     }
     if (port.answered) {
       // User code answered during the async setup (reply.send() in an interceptor).
-      releaseReservation();
+      this.giveBack(releaseReservation, handler, clientKey);
       this.alreadyAnswered(handler);
       return;
     }
     if (this.shuttingDown) {
-      releaseReservation();
+      this.giveBack(releaseReservation, handler, clientKey);
       this.refuse(port, 'shutdown');
       return;
     }
     // From here the connection holds the reservation, and gives it back when it closes.
-    releaseReservation(false);
+    releaseReservation?.(false);
     // Express's request is the raw one; Fastify's wraps it.
     const userRequest = request.request ?? port.request;
     const connection = new EventStreamConnection(
@@ -424,8 +444,18 @@ export class StreamRegistry
     connection.start(attacher, this.jitter);
     if (connection.isOpen) {
       connection.announced = true;
-      this.report({ type: 'open', stream: connection });
+      if (this.lifecycle.observed) this.lifecycle.next({ type: 'open', stream: connection });
     }
+  }
+
+  /** Gives a reservation back: through an async set-up's release, or directly. */
+  private giveBack(
+    release: ((unreserve?: boolean) => void) | undefined,
+    handler: string,
+    clientKey: string | undefined,
+  ): void {
+    if (release === undefined) this.unreserve(handler, clientKey);
+    else release();
   }
 
   private refusal(
@@ -531,11 +561,6 @@ export class StreamRegistry
       if (this.totalQueuedBytes <= target) break;
       connection.destroy('slow-client');
     }
-  }
-
-  /** Tells `lifecycle$`, when someone listens. */
-  private report(event: StreamLifecycleEvent): void {
-    if (this.lifecycle.observed) this.lifecycle.next(event);
   }
 
   /** One closure for every stream (the retry hint of its lifetime's end). */

@@ -1,7 +1,6 @@
 import { NotAcceptableException } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import onHeaders from 'on-headers';
-import vary from 'vary';
 import { STREAM_CONTEXT_KEY } from '../sse.constants.js';
 import {
   NOT_ACCEPTABLE_MESSAGE,
@@ -9,6 +8,7 @@ import {
   type RouteHandler,
   type StreamContext,
 } from './route-glue.interface.js';
+import { varyOnAccept } from './stream-headers.js';
 
 type Next = (error?: unknown) => void;
 type ExpressHandler = (req: IncomingMessage, res: ServerResponse, next?: Next) => unknown;
@@ -30,37 +30,34 @@ export const expressGlue: RouteGlue = {
 
   dispatcher({ streams, plains }, choose, registry, register, path) {
     const hasPlain = plains.length > 0;
+    // No closure is made per request but where a chain needs one to go on with.
     const dispatch: ExpressHandler = (req, res, next) => {
       // `Vary: Accept` now, for a stream's head (set again there, after any @Header('Vary')) and
       // for the errors Nest's filters answer before it. Only a plain handler, which may set its
       // own Vary later, gets it when its headers go out (on-headers): wrapping every response's
       // writeHead gives it an own property, and costs a stream some 15 % of its set-up.
-      vary(res, 'Accept');
-      const plain = () => {
-        onHeaders(res, varyOnAccept);
-        return runChain(plains, 0, req, res, next);
-      };
+      varyOnAccept(res);
       const accept = req.headers.accept;
-      const stream = (fallback?: Next) => {
-        const context: StreamContext = { registry, req, res };
-        (res as ServerResponse & { [STREAM_CONTEXT_KEY]?: StreamContext })[STREAM_CONTEXT_KEY] =
-          context;
-        return runChain(streams, 0, req, res, fallback);
-      };
       switch (choose(accept, hasPlain)) {
         case 'stream':
           // A version (or host) with no stream of its own falls through to its plain handler.
-          return stream(hasPlain ? chained(plain, next) : next);
+          return runStreams(
+            streams,
+            registry,
+            req,
+            res,
+            hasPlain ? chained(() => runPlains(plains, req, res, next), next) : next,
+          );
         case 'plain':
           // A version with no plain handler of its own is stream-only.
-          onHeaders(res, varyOnAccept);
-          return runChain(
+          return runPlains(
             plains,
-            0,
             req,
             res,
             chained(() => {
-              if (choose(accept, false) === 'stream') return stream(next);
+              if (choose(accept, false) === 'stream') {
+                return runStreams(streams, registry, req, res, next);
+              }
               return next?.(new NotAcceptableException(NOT_ACCEPTABLE_MESSAGE));
             }, next),
           );
@@ -71,6 +68,30 @@ export const expressGlue: RouteGlue = {
     register(path, dispatch as RouteHandler);
   },
 };
+
+/** The stream handlers of a route, with the context they serve the stream from. */
+function runStreams(
+  streams: RouteHandler[],
+  registry: StreamContext['registry'],
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: Next,
+): unknown {
+  const context: StreamContext = { registry, req, res };
+  (res as ServerResponse & { [STREAM_CONTEXT_KEY]?: StreamContext })[STREAM_CONTEXT_KEY] = context;
+  return runChain(streams, 0, req, res, next);
+}
+
+/** The plain handlers of a route, whose answer gets `Vary: Accept` when its headers go out. */
+function runPlains(
+  plains: RouteHandler[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: Next,
+): unknown {
+  onHeaders(res, varyOnAcceptHook);
+  return runChain(plains, 0, req, res, next);
+}
 
 /** A `next` that goes on with `then` when the chain before it passed, and errors to `next`. */
 function chained(then: () => unknown, next?: Next): Next {
@@ -99,6 +120,6 @@ function runChain(
   );
 }
 
-function varyOnAccept(this: ServerResponse): void {
-  vary(this, 'Accept');
+function varyOnAcceptHook(this: ServerResponse): void {
+  varyOnAccept(this);
 }

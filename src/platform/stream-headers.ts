@@ -17,7 +17,7 @@ export function setStreamHeaders(
   res.statusCode = 200;
   // A negotiated answer (a stream, a plain answer or 406 on one path): kept beside a Vary of the
   // route's own (`@Header('Vary', …)`, set after the dispatcher added Accept).
-  vary(res as ServerResponse, 'Accept');
+  varyOnAccept(res);
   const userType = res.getHeader('content-type');
   const separator = typeof userType === 'string' ? userType.indexOf(';') : -1;
   res.setHeader(
@@ -55,6 +55,17 @@ export function setStreamHeaders(
     // Only if a timeout was set (the server's `timeout` option): `timeout` is unset until then.
     if (socket?.timeout) socket.setTimeout(0);
   }
+}
+
+/**
+ * Adds `Accept` to a response's `Vary`, beside any value set before: `vary` parses the header
+ * it finds, which it need not for a response whose `Vary` is `Accept` already or unset.
+ */
+export function varyOnAccept(res: ServerResponse | Http2ServerResponse): void {
+  const current = res.getHeader('vary');
+  if (current === 'Accept') return;
+  if (current === undefined) res.setHeader('Vary', 'Accept');
+  else vary(res as ServerResponse, 'Accept');
 }
 
 /** The platform's view of a request's client: `req.ip` (Express, Fastify), else the socket's. */

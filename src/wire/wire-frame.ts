@@ -22,9 +22,8 @@ export class WireFrame {
     if (size === 0) throw new InvalidStreamEventError('an empty frame sends nothing');
     const head = size.toString(16) + CRLF;
     const chunk = Buffer.allocUnsafe(head.length + size + CRLF.length);
-    chunk.write(head, 0, 'latin1');
-    chunk.write(text, head.length, 'utf8');
-    chunk.write(CRLF, head.length + size, 'latin1');
+    // One call into the encoder for the whole chunk: the size's digits and CRLF are ASCII.
+    chunk.write(head + text + CRLF);
     this.chunk = chunk;
     this.size = size;
   }

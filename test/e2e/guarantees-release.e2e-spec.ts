@@ -155,3 +155,23 @@ describe('a client that leaves during an async set-up', () => {
     probe.openGate();
   });
 });
+
+describe('a handler whose returned value cannot be attached', () => {
+  it.each(['throwing', 'throwing-then', 'number'])(
+    'answers 500 and gives its connection-limit slot back (%s)',
+    async (kind) => {
+      const app = await start();
+      for (let i = 0; i < 3; i++) {
+        const refused = await openEventStream(app, { path: `/g/one-slot?kind=${kind}` });
+        expect(refused.status).toBe(500);
+        await refused.close();
+      }
+      // The route allows one stream: a slot kept by any of the three would refuse this one.
+      const next = await openEventStream(app, { path: '/g/one-slot' });
+      expect(next.status).toBe(200);
+      const [event] = await next.take(1);
+      expect(event).toMatchObject({ data: 'ok' });
+      await next.close();
+    },
+  );
+});

@@ -131,6 +131,28 @@ export class GuaranteesController {
     }
   }
 
+  /**
+   * One stream at a time; what the method returns is, in turn, a value whose getter throws when
+   * read (a proxy: on attaching, `?kind=throwing`, or already on `then`, `?kind=throwing-then`), a value that is no stream (`?kind=number`), or a stream.
+   */
+  @EventStream('one-slot', { maxConnections: 1 })
+  oneSlot(@Query('kind') kind?: string): unknown {
+    if (kind === 'throwing' || kind === 'throwing-then') {
+      return new Proxy(
+        {},
+        {
+          get(_target, key): undefined {
+            // `then` is read first (is it a promise?), the rest when the stream attaches.
+            if (key === 'then' && kind === 'throwing') return undefined;
+            throw new Error('a getter of the returned value threw');
+          },
+        },
+      );
+    }
+    if (kind === 'number') return 42;
+    return concat(of({ data: 'ok' }), NEVER);
+  }
+
   /** An async set-up that waits for the test; one stream at a time on this route. */
   @EventStream('gated', { maxConnections: 1 })
   async gated(@EventStreamSignal() signal: AbortSignal): Promise<Observable<SseEvent>> {
