@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { InvalidStreamRouteError } from '../errors/invalid-stream-route.error.js';
 import { SseModuleMissingError } from '../errors/sse-module-missing.error.js';
+import { appStreamContext } from '../platform/express.glue.js';
 import type { StreamContext } from '../platform/route-glue.interface.js';
 import { EVENT_STREAM_METADATA, STREAM_CONTEXT_KEY } from '../sse.constants.js';
 import { type EventStreamOptions, validateRouteOptions } from '../sse.options.js';
@@ -70,7 +71,7 @@ function takeOverResponse(responseIndex: number, route: EventStreamOptions): Met
     const handler = `${target.constructor.name}.${String(key)}`;
     const streamHandler = function (this: unknown, ...args: unknown[]) {
       const response = args[responseIndex] as { [STREAM_CONTEXT_KEY]?: StreamContext };
-      const context = response[STREAM_CONTEXT_KEY];
+      const context = response[STREAM_CONTEXT_KEY] ?? appStreamContext(response);
       if (context === undefined) {
         throw new SseModuleMissingError(handler);
       }

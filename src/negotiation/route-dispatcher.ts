@@ -130,7 +130,7 @@ export class RouteDispatcher implements OnModuleInit {
     this.assertNoneMissed(streamRoutes);
     const glue = streamRoutes.length > 0 ? routeGlueFor(adapter) : undefined;
     const groups = glue === undefined ? new Map() : groupStreamRoutes(glue, registrations);
-    if (glue !== undefined && groups.size > 0) glue.install(adapter);
+    if (glue !== undefined && groups.size > 0) glue.install(adapter, this.registry);
     const registered = new Set<RouteGroup>();
     for (const { method, args } of registrations) {
       const original = originals.get(method)!;

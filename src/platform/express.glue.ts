@@ -1,5 +1,6 @@
 import { NotAcceptableException } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StreamRegistry } from '../connection/stream-registry.js';
 import onHeaders from 'on-headers';
 import { STREAM_CONTEXT_KEY } from '../sse.constants.js';
 import {
@@ -11,6 +12,11 @@ import {
 import { varyOnAccept } from './stream-headers.js';
 
 type Next = (error?: unknown) => void;
+
+/** Where an Express application keeps the registry of the Nest application that owns it. */
+const APP_REGISTRY_KEY = Symbol.for('nestjs-event-stream.registry');
+/** Per registry, set at start-up: whether its streams find it on the Express app. */
+const ownsApp = new WeakMap<StreamRegistry, boolean>();
 type ExpressHandler = (req: IncomingMessage, res: ServerResponse, next?: Next) => unknown;
 
 /**
@@ -26,10 +32,20 @@ export const expressGlue: RouteGlue = {
     return `${method} ${String(path)}`;
   },
 
-  install() {},
+  install(adapter, registry) {
+    // The application's registry, found by every stream from its response's `app` (Express's
+    // prototype chain): no property is added to a response, which would give each one a shape
+    // of its own and copy its properties (some 2 KB per stream, measured). A second Nest
+    // application on the same Express instance gives its streams a context each, as before.
+    const app = (adapter as { getInstance(): Record<symbol, unknown> }).getInstance();
+    const owner = app[APP_REGISTRY_KEY];
+    if (owner === undefined) app[APP_REGISTRY_KEY] = registry;
+    ownsApp.set(registry, (owner ?? registry) === registry);
+  },
 
   dispatcher({ streams, plains }, choose, registry, register, path) {
     const hasPlain = plains.length > 0;
+    const fromApp = ownsApp.get(registry) === true;
     // No closure is made per request but where a chain needs one to go on with.
     const dispatch: ExpressHandler = (req, res, next) => {
       // `Vary: Accept` now, for a stream's head (set again there, after any @Header('Vary')) and
@@ -43,7 +59,7 @@ export const expressGlue: RouteGlue = {
           // A version (or host) with no stream of its own falls through to its plain handler.
           return runStreams(
             streams,
-            registry,
+            fromApp ? undefined : registry,
             req,
             res,
             hasPlain ? chained(() => runPlains(plains, req, res, next), next) : next,
@@ -56,7 +72,7 @@ export const expressGlue: RouteGlue = {
             res,
             chained(() => {
               if (choose(accept, false) === 'stream') {
-                return runStreams(streams, registry, req, res, next);
+                return runStreams(streams, fromApp ? undefined : registry, req, res, next);
               }
               return next?.(new NotAcceptableException(NOT_ACCEPTABLE_MESSAGE));
             }, next),
@@ -69,17 +85,33 @@ export const expressGlue: RouteGlue = {
   },
 };
 
-/** The stream handlers of a route, with the context they serve the stream from. */
+/**
+ * The stream handlers of a route. With a registry (one not found from the response's `app`),
+ * the response gets the context they serve the stream from.
+ */
 function runStreams(
   streams: RouteHandler[],
-  registry: StreamContext['registry'],
+  registry: StreamRegistry | undefined,
   req: IncomingMessage,
   res: ServerResponse,
   next?: Next,
 ): unknown {
-  const context: StreamContext = { registry, req, res };
-  (res as ServerResponse & { [STREAM_CONTEXT_KEY]?: StreamContext })[STREAM_CONTEXT_KEY] = context;
+  if (registry !== undefined) {
+    const context: StreamContext = { registry, req, res };
+    (res as ServerResponse & { [STREAM_CONTEXT_KEY]?: StreamContext })[STREAM_CONTEXT_KEY] =
+      context;
+  }
   return runChain(streams, 0, req, res, next);
+}
+
+/**
+ * The context of a stream on Express whose application's registry is on the Express app (see
+ * `install`), or `undefined`: the raw request and response are Express's own.
+ */
+export function appStreamContext(response: unknown): StreamContext | undefined {
+  const res = response as ServerResponse & { app?: Record<symbol, unknown> };
+  const registry = res.app?.[APP_REGISTRY_KEY] as StreamRegistry | undefined;
+  return registry === undefined ? undefined : { registry, req: res.req, res };
 }
 
 /** The plain handlers of a route, whose answer gets `Vary: Accept` when its headers go out. */

@@ -48,8 +48,11 @@ export interface RouteGlue {
    * the platform; `undefined` for a registration Nest did not make of one handler.
    */
   groupKey(method: string, args: unknown[]): string | undefined;
-  /** Adds what the platform needs once per application (Fastify: the `onSend` hook). */
-  install(adapter: unknown): void;
+  /**
+   * Adds what the platform needs once per application (Fastify: the `onSend` hook; Express: the
+   * registry on the Express app, where its streams find it).
+   */
+  install(adapter: unknown, registry: StreamRegistry): void;
   /**
    * Registers the handler that stands for a group. `choose` reads `Accept` (for a group with or
    * without a plain handler); the stream side gets a {@link StreamContext} on the response.

@@ -58,6 +58,7 @@ export function sentFields(event: SseEvent): SentFields {
     throw new InvalidStreamEventError(`${describeValue(event)} is not an event`);
   }
   const { comment, type, id, retry, data } = event;
+  // Every property from the start: one shape for every event, whichever fields it has.
   const fields: {
     comment?: string;
     type?: string;
@@ -65,7 +66,14 @@ export function sentFields(event: SseEvent): SentFields {
     retry?: number;
     data?: string;
     json?: boolean;
-  } = {};
+  } = {
+    comment: undefined,
+    type: undefined,
+    id: undefined,
+    retry: undefined,
+    data: undefined,
+    json: undefined,
+  };
   if (comment !== undefined) fields.comment = commentText(comment);
   if (type !== undefined) {
     fields.type = wellFormed(String(type));
@@ -105,9 +113,7 @@ export function writeFrame(fields: SentFields): string {
   if (type !== undefined) frame += `event: ${type}\n`;
   if (id !== undefined) frame += `id: ${id}\n`;
   if (retry !== undefined) frame += `retry: ${retry}\n`;
-  if (data !== undefined) {
-    for (const line of data.split(LINE_BREAK)) frame += `data: ${line}\n`;
-  }
+  if (data !== undefined) frame += dataLines(data);
   // Comments alone need no blank line: there is nothing to dispatch.
   return type === undefined && id === undefined && retry === undefined && data === undefined
     ? frame
@@ -154,6 +160,15 @@ function commentText(comment: unknown): string {
     throw new InvalidEventFieldError('comment', `expected a string, got ${describeValue(comment)}`);
   }
   return wellFormed(comment);
+}
+
+/** The `data:` lines of a value: one per line of it. */
+function dataLines(data: string): string {
+  // Most data (and every JSON text) holds no line break: no split, no array.
+  if (data.indexOf('\n') === -1 && data.indexOf('\r') === -1) return `data: ${data}\n`;
+  let out = '';
+  for (const line of data.split(LINE_BREAK)) out += `data: ${line}\n`;
+  return out;
 }
 
 function commentLines(text: string): string {

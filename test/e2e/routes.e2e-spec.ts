@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Controller, Get, type INestApplication, Module, Next, Query, Res } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { of } from 'rxjs';
+import { concat, NEVER, of } from 'rxjs';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -10,8 +10,10 @@ import {
   InvalidStreamRouteError,
   SseModule,
   SseModuleMissingError,
+  StreamRegistry,
   UnsupportedPlatformError,
 } from '../../src/index.js';
+import { openEventStream } from '../../src/testing/index.js';
 import { HttpCodeAboveAppModule } from '../src/negotiation/http-code-above-app.module.js';
 import { NegotiationAppModule } from '../src/negotiation/negotiation-app.module.js';
 
@@ -129,6 +131,39 @@ describe('route capture (Express)', () => {
     const error = await initError(NoSseModule);
     expect(error).toBeInstanceOf(SseModuleMissingError);
     expect((error as Error).message).toContain('PairController.stream');
+  });
+});
+
+describe('an Express instance another Nest application streams from', () => {
+  @Controller()
+  class FirstController {
+    @EventStream('first')
+    stream() {
+      return concat(of({ data: 'first' }), NEVER);
+    }
+  }
+
+  @Module({ imports: [SseModule.forRoot()], controllers: [FirstController] })
+  class FirstModule {}
+
+  it('serves its streams from its own registry, not the one the instance holds', async () => {
+    // Where a Nest application keeps its registry on the Express instance it owns (a global
+    // symbol): here another application's, that took the instance first.
+    const adapter = new ExpressAdapter();
+    const instance = adapter.getInstance() as Record<symbol, unknown>;
+    const other = { serve: () => expect.unreachable('served by the other registry') };
+    instance[Symbol.for('nestjs-event-stream.registry')] = other;
+    const first = await init(FirstModule, adapter);
+    const stream = await openEventStream(first, { path: '/first' });
+    expect(await stream.take(1)).toMatchObject([{ data: 'first' }]);
+    expect(
+      first
+        .get(StreamRegistry)
+        .list()
+        .map((open) => open.path),
+    ).toEqual(['/first']);
+    await stream.close();
+    expect(instance[Symbol.for('nestjs-event-stream.registry')]).toBe(other);
   });
 });
 
