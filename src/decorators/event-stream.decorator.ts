@@ -85,7 +85,11 @@ function takeOverResponse(responseIndex: number, route: EventStreamOptions): Met
         res,
         request,
         takeOver,
-        invoke: () => original.apply(this, args.slice(0, responseIndex)),
+        invoke: () => {
+          // The rest array is this call's own: the method gets it without the hidden response.
+          args.length = responseIndex;
+          return original.apply(this, args);
+        },
       });
     };
     Object.defineProperty(streamHandler, 'name', { value: original.name });

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 
-let corked: Socket[] = [];
+/** The sockets corked this tick: `corked[0 … corkedCount - 1]`, one array for every tick. */
+const corked: Array<Socket | undefined> = [];
+let corkedCount = 0;
 
 /**
  * Corks a socket until the end of this tick, unless it is corked already, so that everything
@@ -10,13 +12,18 @@ let corked: Socket[] = [];
 export function corkUntilNextTick(socket: Socket): void {
   if (socket.writableCorked) return;
   socket.cork();
-  if (corked.push(socket) === 1) process.nextTick(uncorkAll);
+  corked[corkedCount++] = socket;
+  if (corkedCount === 1) process.nextTick(uncorkAll);
 }
 
 function uncorkAll(): void {
-  const sockets = corked;
-  corked = [];
-  for (const socket of sockets) socket.uncork();
+  // A socket corked while this runs (a write from an uncork's callback) is uncorked here too.
+  for (let i = 0; i < corkedCount; i++) {
+    const socket = corked[i]!;
+    corked[i] = undefined;
+    socket.uncork();
+  }
+  corkedCount = 0;
 }
 
 /** A stream written through a middleware that holds bytes until flushed (compression). */
