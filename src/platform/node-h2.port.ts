@@ -3,6 +3,7 @@ import {
   constants,
   type Http2ServerRequest,
   type Http2ServerResponse,
+  type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { WireFrame } from '../wire/wire-frame.js';
@@ -29,6 +30,9 @@ export const HTTP2_CONNECTION_HEADERS: readonly string[] = [
 export interface NodeH2PortOwner {
   /** Told the names of the headers a port dropped, so that it can warn once per name. */
   droppedHeaders(names: readonly string[]): void;
+  /** Told when a stream opens on a session, and when it ends (see `NodeH2Sessions`). */
+  streamOpened(session: ServerHttp2Session | undefined): void;
+  streamEnded(session: ServerHttp2Session): void;
 }
 
 /**
@@ -80,6 +84,11 @@ export class NodeH2Port
     // Without it the HEADERS frame waits for the first DATA frame: a quiet stream would look
     // unanswered to the client. (Http2ServerResponse has flushHeaders(); its typings lack it.)
     (this.res as Http2ServerResponse & { flushHeaders(): void }).flushHeaders();
+    const session = this.stream.session as ServerHttp2Session | undefined;
+    if (session !== undefined && !this.stream.destroyed) {
+      this.owner.streamOpened(session);
+      this.stream.once('close', () => this.owner.streamEnded(session));
+    }
   }
 
   write(frame: WireFrame): boolean {

@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { ClientHttp2Session } from 'node:http2';
+import { once } from 'node:events';
+import type { ClientHttp2Session, Http2Server, ServerHttp2Session } from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SseModuleOptions, StreamRegistry } from '../../src/index.js';
 import {
@@ -14,6 +15,7 @@ import { EventFeed } from '../src/production/event-feed.js';
 import { LifecycleRecorder } from '../src/production/lifecycle-recorder.js';
 import { PullController } from '../src/production/pull.controller.js';
 import { PullProbe } from '../src/production/pull-probe.js';
+import { within } from '../support/deadline.js';
 import { eventually } from '../support/eventually.js';
 import { H2PausedStream } from '../support/h2-paused-stream.js';
 import { type PlatformApp, PLATFORMS } from '../support/platforms.js';
@@ -159,5 +161,27 @@ describe("heartbeats and Fastify's http2SessionTimeout", () => {
     expect(stream.closed).toBe(false);
     expect(bare.get(StreamRegistry).stats().open).toBe(1);
     await stream.close();
+  });
+
+  it('holds the session timeout off while an event stream is open, and gives it back after', async () => {
+    bare = await NestFactory.create(
+      ConformanceAppModule.with({ heartbeatMs: 0 }),
+      new FastifyAdapter({ http2: true, http2SessionTimeout: 150 }),
+      { logger: false },
+    );
+    const serverSessions: Array<ServerHttp2Session & { timeout?: number }> = [];
+    (bare.getHttpServer() as Http2Server).on('session', (opened) => serverSessions.push(opened));
+    await bare.listen(0, '127.0.0.1');
+    const client = await openHttp2Session(bare);
+    sessions.push(client);
+    const stream = await openEventStream(bare, { session: client, path: '/c/quiet' });
+    const [served] = serverSessions;
+    // Off (0) while the stream is open: Node refreshes that timer on every write of the session.
+    expect(served!.timeout).toBe(0);
+    const goaway = once(client, 'goaway');
+    await stream.close();
+    // The idle session times out again: Fastify closes it with a GOAWAY after 150 ms.
+    await within(goaway, 5000, "the idle session's GOAWAY");
+    expect(served!.timeout).toBe(150);
   });
 });
