@@ -9,9 +9,8 @@ import {
 } from '@nestjs/common';
 import { InvalidStreamRouteError } from '../errors/invalid-stream-route.error.js';
 import { SseModuleMissingError } from '../errors/sse-module-missing.error.js';
-import { appStreamContext } from '../platform/express.glue.js';
-import type { StreamContext } from '../platform/route-glue.interface.js';
-import { EVENT_STREAM_METADATA, STREAM_CONTEXT_KEY } from '../sse.constants.js';
+import { streamContextOf } from '../platform/route-glue.js';
+import { EVENT_STREAM_METADATA } from '../sse.constants.js';
 import { type EventStreamOptions, validateRouteOptions } from '../sse.options.js';
 import { sseModuleCheck } from './sse-module-check.filter.js';
 
@@ -70,8 +69,7 @@ function takeOverResponse(responseIndex: number, route: EventStreamOptions): Met
     const original = descriptor.value as Handler;
     const handler = `${target.constructor.name}.${String(key)}`;
     const streamHandler = function (this: unknown, ...args: unknown[]) {
-      const response = args[responseIndex] as { [STREAM_CONTEXT_KEY]?: StreamContext };
-      const context = response[STREAM_CONTEXT_KEY] ?? appStreamContext(response);
+      const context = streamContextOf(args[responseIndex] as object);
       if (context === undefined) {
         throw new SseModuleMissingError(handler);
       }

@@ -45,7 +45,8 @@ export const expressGlue: RouteGlue = {
 
   dispatcher({ streams, plains }, choose, registry, register, path) {
     const hasPlain = plains.length > 0;
-    const fromApp = ownsApp.get(registry) === true;
+    // The registry a response must carry: none where its streams find it on the Express app.
+    const carried = ownsApp.get(registry) === true ? undefined : registry;
     // No closure is made per request but where a chain needs one to go on with.
     const dispatch: ExpressHandler = (req, res, next) => {
       // `Vary: Accept` now, for a stream's head (set again there, after any @Header('Vary')) and
@@ -59,7 +60,7 @@ export const expressGlue: RouteGlue = {
           // A version (or host) with no stream of its own falls through to its plain handler.
           return runStreams(
             streams,
-            fromApp ? undefined : registry,
+            carried,
             req,
             res,
             hasPlain ? chained(() => runPlains(plains, req, res, next), next) : next,
@@ -72,7 +73,7 @@ export const expressGlue: RouteGlue = {
             res,
             chained(() => {
               if (choose(accept, false) === 'stream') {
-                return runStreams(streams, fromApp ? undefined : registry, req, res, next);
+                return runStreams(streams, carried, req, res, next);
               }
               return next?.(new NotAcceptableException(NOT_ACCEPTABLE_MESSAGE));
             }, next),

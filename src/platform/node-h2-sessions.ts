@@ -75,8 +75,8 @@ export class NodeH2Sessions implements NodeH2PortOwner {
    * delivery some 15 % of its CPU in fan-out (plain Fastify h2c, `bench/`). The timeout is given
    * back when the session's last stream ends, so an idle session still times out.
    */
-  streamOpened(session: ServerHttp2Session | undefined): void {
-    if (session === undefined || session.destroyed) return;
+  streamOpened(session: ServerHttp2Session): void {
+    if (session.destroyed) return;
     let held = this.heldTimeouts.get(session);
     if (held === undefined) {
       const timeoutMs = (session as ServerHttp2Session & { timeout?: number }).timeout ?? 0;

@@ -31,7 +31,7 @@ export interface NodeH2PortOwner {
   /** Told the names of the headers a port dropped, so that it can warn once per name. */
   droppedHeaders(names: readonly string[]): void;
   /** Told when a stream opens on a session, and when it ends (see `NodeH2Sessions`). */
-  streamOpened(session: ServerHttp2Session | undefined): void;
+  streamOpened(session: ServerHttp2Session): void;
   streamEnded(session: ServerHttp2Session): void;
 }
 

@@ -1,7 +1,8 @@
 import { UnsupportedPlatformError } from '../errors/unsupported-platform.error.js';
-import { expressGlue } from './express.glue.js';
+import { STREAM_CONTEXT_KEY } from '../sse.constants.js';
+import { appStreamContext, expressGlue } from './express.glue.js';
 import { fastifyGlue } from './fastify.glue.js';
-import type { RouteGlue } from './route-glue.interface.js';
+import type { RouteGlue, StreamContext } from './route-glue.interface.js';
 
 const GLUES: readonly RouteGlue[] = [expressGlue, fastifyGlue];
 
@@ -19,4 +20,16 @@ export function routeGlueFor(adapter: { getType?: () => string }): RouteGlue {
     );
   }
   return glue;
+}
+
+/**
+ * The context an `@EventStream()` handler serves its stream from: the one its dispatcher left on
+ * the response, else (Express) its application's registry on the Express app; `undefined` when
+ * the route did not pass through the module.
+ */
+export function streamContextOf(response: object): StreamContext | undefined {
+  return (
+    (response as { [STREAM_CONTEXT_KEY]?: StreamContext })[STREAM_CONTEXT_KEY] ??
+    appStreamContext(response)
+  );
 }
