@@ -264,7 +264,9 @@ describe('disconnect cleanup (counted outside the library)', () => {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no',
+      // Node's own announcement, with its keepAliveTimeout (5 s by default).
       connection: 'keep-alive',
+      'keep-alive': 'timeout=5',
       'transfer-encoding': 'chunked',
       date: '<date>',
     });

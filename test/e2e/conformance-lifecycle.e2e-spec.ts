@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serializeEvent, type SseModuleOptions, StreamRegistry } from '../../src/index.js';
 import { CleanupProbe } from '../src/cleanup/cleanup-probe.js';
@@ -111,6 +112,25 @@ describe.each(CONFORMANCE_PLATFORMS)('stream lifecycle on $name', (platform) => 
       expect(stream.headers).not.toHaveProperty('connection');
       expect(stream.headers).not.toHaveProperty('transfer-encoding');
       expect(stream.raw).toBe(frames.join(''));
+    }
+  });
+
+  it("leaves the connection's fate to Node: Connection: close once maxRequestsPerSocket is reached", async () => {
+    const app = await start();
+    if (platform.protocol === '1.1') {
+      // The server serves one request per connection: its answer must say so, or the client
+      // sends its next request on it and gets a 503.
+      (app.app.getHttpServer() as Server).maxRequestsPerSocket = 1;
+      const { head, body } = await rawHttp1Get(Number(new URL(app.origin).port), '/c/events');
+      expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(head.toLowerCase()).toContain('\r\nconnection: close');
+      expect(head.toLowerCase()).not.toContain('keep-alive');
+      expect(body).toBe(chunked(CONFORMANCE_EVENTS.map((event) => serializeEvent(event))));
+    } else {
+      const stream = await app.openEventStream({ path: '/c/events' });
+      await stream.waitForEnd();
+      expect(stream.headers).not.toHaveProperty('connection');
+      expect(stream.headers).not.toHaveProperty('keep-alive');
     }
   });
 
