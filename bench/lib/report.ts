@@ -64,6 +64,11 @@ interface Target {
   against: 'raw' | 'builtin' | 'minimal';
   op: '>=' | '<=';
   ratio: number;
+  /**
+   * Where the target is judged instead, when servers measured one after the other cannot
+   * judge it (the table still gives the ratio).
+   */
+  judgedBy?: string;
 }
 
 export interface NumericRow<K extends ScenarioKey> {
@@ -193,7 +198,14 @@ export function rows(c: ReportContext['sizes']): Array<NumericRow<ScenarioKey>> 
       metric: '… server CPU per cycle (µs)',
       pick: (r: ChurnSummary) => r.serverCpuUsPerCycle,
       format: int,
-      target: { against: 'minimal', op: '<=', ratio: 1.15 },
+      // Minutes apart, two servers meet different speeds of a shared core: the ratio moved from
+      // 1.02x to 1.37x with nothing changed. Judged side by side, in alternating batches.
+      target: {
+        against: 'minimal',
+        op: '<=',
+        ratio: 1.15,
+        judgedBy: 'judged side by side by `churn-paired.js`',
+      },
     },
     {
       scenario: 'churn',
@@ -332,7 +344,8 @@ export function renderReport(results: AllResults, context: ReportContext): strin
       const r = ours / base;
       const met = row.target.op === '>=' ? r >= row.target.ratio : r <= row.target.ratio;
       const name = { raw: 'raw', builtin: '@Sse()', minimal: 'minimal' }[row.target.against];
-      target = `${row.target.op} ${row.target.ratio}× ${name}: ${Number.isFinite(r) ? (met ? 'met' : '**missed**') : '–'}`;
+      const verdict = Number.isFinite(r) ? (met ? 'met' : '**missed**') : '–';
+      target = `${row.target.op} ${row.target.ratio}× ${name}: ${row.target.judgedBy ?? verdict}`;
     }
     const ratios = row.noRatio
       ? ['', '', '', ...(withMinimal ? [''] : [])]
