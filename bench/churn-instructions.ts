@@ -23,9 +23,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname, resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseChurnServers } from './lib/churn-servers.js';
 import { RpcChild } from './lib/rpc.js';
 import type { ServerStats } from './lib/server-kit.js';
 
@@ -37,17 +36,10 @@ const { values: flags } = parseArgs({
     runs: { type: 'string', default: '2' },
   },
 });
-const SCRIPTS: Record<string, string> = {
-  minimal: 'servers/nest-minimal.js',
-  ours: 'servers/nest-event-stream.js',
-};
-// `name=path` adds a server of its own: an earlier build of the same server, for an A/B.
-const servers = flags.servers.split(',').map((entry) => {
-  const [name, script] = entry.split('=');
-  if (script !== undefined) SCRIPTS[name!] = resolvePath(script);
-  return name!;
-});
-for (const name of servers) if (SCRIPTS[name] === undefined) fail(`unknown server "${name}"`);
+const parsed = parseChurnServers(flags.servers);
+if ('unknown' in parsed) fail(`unknown server "${parsed.unknown}"`);
+const servers = parsed.map((server) => server.name);
+const scriptOf = new Map(parsed.map((server) => [server.name, server.script]));
 const warmup = Number(flags.warmup);
 const cycles = Number(flags.cycles);
 const runs = Number(flags.runs);
@@ -56,8 +48,6 @@ if (!(cycles >= 1 && warmup >= 0 && runs >= 1))
 for (const tool of ['/usr/bin/valgrind', '/usr/bin/callgrind_control']) {
   if (!existsSync(tool)) fail(`${tool} is missing: apt-get install -y valgrind`);
 }
-
-const here = dirname(fileURLToPath(import.meta.url));
 
 function fail(message: string): never {
   console.error(`churn-instructions: ${message}`);
@@ -132,7 +122,7 @@ async function measure(name: string, run: number): Promise<number> {
   const server = await RpcChild.start(
     {
       name,
-      script: resolvePath(here, SCRIPTS[name]!),
+      script: scriptOf.get(name)!,
       core: 0,
       nodeFlags: ['--expose-gc'],
       wrapper: [

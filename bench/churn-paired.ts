@@ -25,6 +25,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseChurnServers } from './lib/churn-servers.js';
 import { RpcChild, startTracked } from './lib/rpc.js';
 import type { ServerStats } from './lib/server-kit.js';
 
@@ -42,23 +43,14 @@ const { values: flags } = parseArgs({
   },
 });
 const here = dirname(fileURLToPath(import.meta.url));
-const SCRIPTS: Record<string, string> = {
-  minimal: resolvePath(here, 'servers/nest-minimal.js'),
-  ours: resolvePath(here, 'servers/nest-event-stream.js'),
-  builtin: resolvePath(here, 'servers/nest-builtin.js'),
-};
-// `name=path` adds a server of its own: another build of the same server, for an A/B.
-const servers = flags.servers.split(',').map((entry) => {
-  const [name, script] = entry.split('=');
-  if (script !== undefined) SCRIPTS[name!] = resolvePath(script);
-  return name!;
-});
+const parsed = parseChurnServers(flags.servers);
+if ('unknown' in parsed) fail(`unknown server "${parsed.unknown}"`);
+const servers = parsed.map((server) => server.name);
 const warmup = Number(flags.warmup);
 const batch = Number(flags.batch);
 const rounds = Number(flags.rounds);
 // Several levels (`1,8,32`) are measured one after the other, each warmed and alternated anew.
 const levels = flags.concurrency.split(',').map(Number);
-for (const name of servers) if (SCRIPTS[name] === undefined) fail(`unknown server "${name}"`);
 if (servers.length < 2) fail('--servers: two or more, the first is the baseline');
 if (!(batch >= 1 && rounds >= 1 && warmup >= 0 && levels.every((c) => Number.isInteger(c) && c >= 1))) {
   fail('--batch, --rounds, --concurrency: 1 or more; --warmup: 0 or more');
@@ -83,6 +75,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void Promise.all([...live].map((child) => child.stop())).then(() => process.exit(130));
   });
 }
+
+const loadCore = cpus().length >= 2 ? 1 : 0;
 
 const stats = (server: RpcChild) => server.call<ServerStats>('stats', { collect: false });
 
@@ -123,6 +117,7 @@ async function churn(
   return ((after.cpuMs - before.cpuMs) * 1000) / cycles;
 }
 
+// Interpolated between ranks (pool.ts's quantile takes the nearest rank, for latency samples).
 const quantile = (values: number[], q: number) => {
   const sorted = values.toSorted((a, b) => a - b);
   const at = (sorted.length - 1) * q;
@@ -131,9 +126,12 @@ const quantile = (values: number[], q: number) => {
 };
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-const children: RpcChild[] = [];
 /** Warms every server at `concurrency`, then alternates batches: the lines of its table. */
-async function measure(load: RpcChild, concurrency: number): Promise<string[]> {
+async function measure(
+  children: RpcChild[],
+  load: RpcChild,
+  concurrency: number,
+): Promise<string[]> {
   for (const server of children) await churn(load, server, warmup, concurrency);
   const failedBefore = failedCycles;
   const perCycle: Record<string, number[]> = Object.fromEntries(servers.map((n) => [n, []]));
@@ -181,11 +179,11 @@ async function measure(load: RpcChild, concurrency: number): Promise<string[]> {
 }
 
 try {
-  const started = await Promise.all(
-    servers.map((name) =>
+  const children = await Promise.all(
+    parsed.map(({ name, script }) =>
       startTracked(live, {
         name,
-        script: SCRIPTS[name]!,
+        script,
         core: 0,
         nodeFlags: ['--expose-gc', ...flags['server-flags'].split(' ').filter(Boolean)],
         raiseFileLimit: true,
@@ -193,20 +191,19 @@ try {
       }),
     ),
   );
-  children.push(...started);
   const load = await startTracked(live, {
     name: 'load',
     script: resolvePath(here, 'load.js'),
-    core: cpus().length >= 2 ? 1 : 0,
+    core: loadCore,
     nodeFlags: ['--max-old-space-size=2048'],
     raiseFileLimit: true,
     log,
   });
   const report = [
-    `Churn side by side (\`bench/churn-paired.ts\`), ${new Date().toISOString()}: servers ${servers.join(', ')} on core 0, the load generator on core ${cpus().length >= 2 ? 1 : 0}; Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} before.`,
+    `Churn side by side (\`bench/churn-paired.ts\`), ${new Date().toISOString()}: servers ${servers.join(', ')} on core 0, the load generator on core ${loadCore}; Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} before.`,
     '',
   ];
-  for (const concurrency of levels) report.push(...(await measure(load, concurrency)), '');
+  for (const concurrency of levels) report.push(...(await measure(children, load, concurrency)), '');
   console.log(report.join('\n'));
   if (flags.out !== undefined) writeFileSync(flags.out, report.join('\n'));
   if (failedCycles > 0) process.exitCode = 1;

@@ -36,13 +36,10 @@ export function setStreamHeaders(
   // A connection-specific header is forbidden on HTTP/2, and its socket is shared by every
   // stream of the session, so it is left alone there.
   if (req.httpVersionMajor === 1) {
-    // No `Connection` header of ours: Node announces the connection's fate itself, from what it
-    // knows (`keep-alive` with its `Keep-Alive: timeout=…`; `close` for HTTP/1.0, for a client
-    // that asked to close, and once `maxRequestsPerSocket` is reached, where a `keep-alive` of
-    // ours would send the client's next request into a 503). And one entry fewer in the
-    // response's table of headers: beside Express's X-Powered-By and Vary, a sixth makes the
-    // table grow (some 0.6 KB per stream).
-
+    // No `Connection` header is set here: Node writes its own from what it knows (`keep-alive`
+    // with `Keep-Alive: timeout=…`, or `close` for HTTP/1.0, a client that asked to close, and
+    // past `maxRequestsPerSocket`, where a `keep-alive` of ours sent the next request into a 503).
+    //
     // Small frames go out at once (a no-op where the server already set it: Node's default), and
     // a quiet stream is not cut by the server's idle timeout. No TCP keep-alive: with the OS's
     // default delay (two hours) its probes find no dead client that heartbeats would not find
